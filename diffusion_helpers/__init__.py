@@ -1,0 +1,74 @@
+r"""diffusion_helpers: the small, tested package behind the DDPM notebook series.
+
+It implements the forward (noising) process of Denoising Diffusion Probabilistic Models
+(Ho et al. 2020, https://arxiv.org/abs/2006.11239) and the tools the notebooks use to show it.
+
+Timestep convention (one convention, everywhere in this package):
+    Timesteps are the paper's ``t in {1, ..., T}``; ``x_0`` is the data and ``x_T`` is (close to) pure
+    noise. Every per-timestep tensor of a schedule (``betas``, ``alphas``, ``alpha_bars``, ...) has length
+    ``T``, and its element ``[t - 1]`` belongs to timestep ``t``. Functions that accept ``t = 0`` (such
+    as :func:`q_sample`) treat it as "no noise yet" and return the data.
+
+Modules, in the direction imports flow (the mathematics never imports the presentation layer):
+    schedules  variance schedules beta_t and what follows from them (alpha_t, alpha_bar_t, SNR)
+    forward    the forward process: q_step (Eq. 2), q_sample (Eq. 4), forward_trajectory
+    images     example image, loading, PIL <-> tensor in [-1, 1], image grids
+    plotting   matplotlib figures the notebooks show (imported on first use)
+    widgets    ipywidgets controls: the timestep scrubber and the schedule explorer (imported on first use)
+
+Nothing here seeds a random generator or changes matplotlib settings when imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .forward import forward_trajectory, q_mean_variance, q_sample, q_step
+from .images import example_image, image_grid, load_image, pil_to_tensor, tensor_to_pil
+from .schedules import (
+    SCHEDULE_NAMES,
+    NoiseSchedule,
+    cosine_betas,
+    linear_betas,
+    make_schedule,
+    quadratic_betas,
+    rescale_zero_terminal_snr,
+    sigmoid_betas,
+    spaced_timesteps,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SCHEDULE_NAMES",
+    "NoiseSchedule",
+    "cosine_betas",
+    "example_image",
+    "forward_trajectory",
+    "image_grid",
+    "linear_betas",
+    "load_image",
+    "make_schedule",
+    "pil_to_tensor",
+    "plotting",
+    "q_mean_variance",
+    "q_sample",
+    "q_step",
+    "quadratic_betas",
+    "rescale_zero_terminal_snr",
+    "sigmoid_betas",
+    "spaced_timesteps",
+    "tensor_to_pil",
+    "widgets",
+]
+
+# The presentation layer pulls in matplotlib and ipywidgets; load it only when it is used, so that
+# `import diffusion_helpers` costs little more than `import torch`.
+_LAZY_SUBMODULES = ("plotting", "widgets")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
