@@ -15,6 +15,7 @@ Modules, in the direction imports flow (the mathematics never imports the presen
     images     example image, loading, PIL <-> tensor in [-1, 1], image grids
     plotting   matplotlib figures the notebooks show (imported on first use)
     widgets    ipywidgets controls: the timestep scrubber and the schedule explorer (imported on first use)
+    notebook   teaching aids: show the package's source, check an exercise (imported on first use)
 
 Nothing here seeds a random generator or changes matplotlib settings when imported.
 """
@@ -50,6 +51,7 @@ __all__ = [
     "linear_betas",
     "load_image",
     "make_schedule",
+    "notebook",
     "pil_to_tensor",
     "plotting",
     "q_mean_variance",
@@ -65,7 +67,7 @@ __all__ = [
 
 # The presentation layer pulls in matplotlib and ipywidgets; load it only when it is used, so that
 # `import diffusion_helpers` costs little more than `import torch`.
-_LAZY_SUBMODULES = ("plotting", "widgets")
+_LAZY_SUBMODULES = ("notebook", "plotting", "widgets")
 
 
 def __getattr__(name: str) -> Any:
