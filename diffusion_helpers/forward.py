@@ -48,7 +48,7 @@ def q_step(
         ValueError: ``t`` outside ``[1, T]``, per-sample ``t`` not matching dim 0, ``noise`` of another shape.
     """
     x_prev, t, noise = _check_inputs("x_prev", x_prev, t, schedule, noise, minimum_t=1)
-    sqrt_alpha, sqrt_beta = _coefficients(schedule, "sqrt_alphas", "sqrt_betas", t, x_prev)
+    sqrt_alpha, sqrt_beta = _coefficients(schedule, "step", t, x_prev)
     noise = _draw_noise(x_prev, noise, generator)
     return _scaled_sum(sqrt_alpha, x_prev, sqrt_beta, noise)
 
@@ -82,9 +82,7 @@ def q_sample(
     x0, t, noise = _check_inputs("x0", x0, t, schedule, noise, minimum_t=0)
     if isinstance(t, int) and t == 0:
         return x0.clone()
-    sqrt_alpha_bar, sqrt_one_minus_alpha_bar = _coefficients(
-        schedule, "sqrt_alpha_bars", "sqrt_one_minus_alpha_bars", t, x0
-    )
+    sqrt_alpha_bar, sqrt_one_minus_alpha_bar = _coefficients(schedule, "sample", t, x0)
     noise = _draw_noise(x0, noise, generator)
     return _scaled_sum(sqrt_alpha_bar, x0, sqrt_one_minus_alpha_bar, noise)
 
@@ -108,7 +106,7 @@ def q_mean_variance(
         TypeError, ValueError: as :func:`q_sample`.
     """
     x0, t, _ = _check_inputs("x0", x0, t, schedule, None, minimum_t=0)
-    sqrt_alpha_bar, one_minus_alpha_bar = _coefficients(schedule, "sqrt_alpha_bars", "one_minus_alpha_bars", t, x0)
+    sqrt_alpha_bar, one_minus_alpha_bar = _coefficients(schedule, "mean_variance", t, x0)
     mean = x0 * sqrt_alpha_bar
     return mean, torch.as_tensor(one_minus_alpha_bar, dtype=x0.dtype, device=x0.device)
 
@@ -142,7 +140,7 @@ def forward_trajectory(
     T = len(schedule)
     if noise is not None:
         check_noise(noise, torch.empty((T, *x0.shape), dtype=x0.dtype, device=x0.device), "noise")
-    sqrt_alphas, sqrt_betas = schedule._by_t["sqrt_alphas"].tolist(), schedule._by_t["sqrt_betas"].tolist()
+    sqrt_alphas, sqrt_betas = schedule._by_t["step"].T.tolist()  # index t: sqrt(alpha_t), sqrt(beta_t)
     trajectory = torch.empty((T + 1, *x0.shape), dtype=x0.dtype, device=x0.device)  # (T+1, *x0.shape)
     trajectory[0] = x0
     for t in range(1, T + 1):
@@ -188,21 +186,19 @@ def _check_inputs(
 
 
 def _coefficients(
-    schedule: NoiseSchedule, a_name: str, b_name: str, t: int | torch.Tensor, x: torch.Tensor
+    schedule: NoiseSchedule, key: str, t: int | torch.Tensor, x: torch.Tensor
 ) -> tuple[float | torch.Tensor, float | torch.Tensor]:
-    """Look up two of the schedule's coefficient tables (indexed by timestep, ``0..T``) at ``t``.
+    """Look up a pair of the schedule's coefficients (``"step"``, ``"sample"``, ``"mean_variance"``) at ``t``.
 
-    Returns floats for an int ``t``, and ``(B, 1, ..., 1)`` tensors in ``x``'s dtype and device for a
-    tensor ``t``, so that they broadcast over each sample.
+    Returns floats (from float64) for an int ``t``, and ``(B, 1, ..., 1)`` tensors in ``x``'s dtype and
+    device for a tensor ``t``, so that they broadcast over each sample.
     """
-    a_table, b_table = schedule._by_t[a_name], schedule._by_t[b_name]
     if isinstance(t, int):
-        return float(a_table[t]), float(b_table[t])
+        a, b = schedule._by_t[key][t].tolist()
+        return a, b
+    pairs = schedule._coefficient_pairs(key, x.dtype, x.device)[t.to(x.device)]  # (B, 2)
     shape = (-1,) + (1,) * (x.ndim - 1)
-    return (
-        a_table[t].to(device=x.device, dtype=x.dtype).view(shape),
-        b_table[t].to(device=x.device, dtype=x.dtype).view(shape),
-    )
+    return pairs[:, 0].reshape(shape), pairs[:, 1].reshape(shape)
 
 
 def _scaled_sum(

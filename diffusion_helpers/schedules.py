@@ -49,7 +49,7 @@ class NoiseSchedule:
         zero_terminal_snr: whether $\bar\alpha_T$ was rescaled to exactly 0 (Lin et al. 2024).
     """
 
-    __slots__ = ("_name", "_params", "_betas", "_alpha_bars", "_zero_terminal_snr", "_by_t")
+    __slots__ = ("_name", "_params", "_betas", "_alpha_bars", "_zero_terminal_snr", "_by_t", "_by_t_cache")
 
     def __init__(
         self,
@@ -67,24 +67,17 @@ class NoiseSchedule:
         # $\bar\alpha_t = \prod_{s=1}^t \alpha_s$: always recomputed from the (possibly clipped) betas.
         set_(self, "_alpha_bars", torch.cumprod(1.0 - betas, dim=0))
         set_(self, "_zero_terminal_snr", bool(zero_terminal_snr))
-        # Coefficient tables for the forward process, indexed directly by t in 0..T (length T + 1), so a
-        # batch of timesteps is one gather. Index 0 holds t = 0: no step taken, alpha_bar_0 = 1.
+        # Coefficient pairs of the forward process, one row per timestep t in 0..T (shape (T + 1, 2)), so
+        # that a batch of timesteps is a single gather. Row 0 is t = 0: no step taken, alpha_bar_0 = 1.
         alpha_bars_0 = torch.cat([torch.ones(1, dtype=torch.float64), self._alpha_bars])
         alphas_0 = torch.cat([torch.ones(1, dtype=torch.float64), 1.0 - betas])
-        set_(
-            self,
-            "_by_t",
-            MappingProxyType(
-                {
-                    "sqrt_alphas": alphas_0.sqrt(),
-                    "sqrt_betas": (1.0 - alphas_0).sqrt(),
-                    "alpha_bars": alpha_bars_0,
-                    "sqrt_alpha_bars": alpha_bars_0.sqrt(),
-                    "sqrt_one_minus_alpha_bars": (1.0 - alpha_bars_0).sqrt(),
-                    "one_minus_alpha_bars": 1.0 - alpha_bars_0,
-                }
-            ),
-        )
+        pairs = {
+            "step": (alphas_0.sqrt(), (1.0 - alphas_0).sqrt()),  # Eq. 2: sqrt(alpha_t), sqrt(beta_t)
+            "sample": (alpha_bars_0.sqrt(), (1.0 - alpha_bars_0).sqrt()),  # Eq. 4: sqrt(alpha_bar_t), sqrt(1 - alpha_bar_t)
+            "mean_variance": (alpha_bars_0.sqrt(), 1.0 - alpha_bars_0),  # Eq. 4: mean factor and variance
+        }
+        set_(self, "_by_t", MappingProxyType({key: torch.stack(pair, dim=1) for key, pair in pairs.items()}))
+        set_(self, "_by_t_cache", {})
 
     @classmethod
     def from_betas(cls, betas: torch.Tensor | list[float], *, name: str = "custom") -> NoiseSchedule:
@@ -117,6 +110,15 @@ class NoiseSchedule:
             f"NoiseSchedule({self._name!r}, T={len(self)}{params}{rescaled}, "
             f"alpha_bar_T={float(self._alpha_bars[-1]):.4g})"
         )
+
+    def _coefficient_pairs(self, key: str, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        """The forward process' coefficient pairs (``(T + 1, 2)``, row ``t``) in a dtype and device, cached."""
+        cache_key = (key, dtype, device)
+        pairs = self._by_t_cache.get(cache_key)
+        if pairs is None:
+            pairs = self._by_t[key].to(device=device, dtype=dtype)
+            self._by_t_cache[cache_key] = pairs
+        return pairs
 
     @property
     def name(self) -> str:
