@@ -1,0 +1,95 @@
+"""Tests of diffusion_helpers.plotting: every figure shows what it is given, all of it."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+import diffusion_helpers as dh
+from diffusion_helpers import plotting
+
+
+@pytest.fixture(scope="module")
+def images() -> list[torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    return [torch.rand(3, 8, 8, generator=generator) * 2 - 1 for _ in range(21)]
+
+
+def _image_axes(fig: Figure) -> list:
+    return [ax for ax in fig.axes if ax.get_images()]
+
+
+def test_show_images_never_drops_an_image(images: list[torch.Tensor]) -> None:
+    # ERRATA 4: 21 images in 20 columns must give two rows, with the last image in the second row.
+    fig = plotting.show_images(images, [f"t = {i}" for i in range(21)], ncols=20)
+    shown = _image_axes(fig)
+    assert len(shown) == 21
+    last = np.asarray(shown[-1].get_images()[0].get_array())
+    assert np.array_equal(last, np.asarray(dh.tensor_to_pil(images[-1])))
+    assert shown[-1].get_title() == "t = 20"
+    assert len(fig.axes) == 40  # 2 rows x 20 columns; the unused ones are blank
+
+
+def test_show_images_is_not_registered_with_pyplot(images: list[torch.Tensor]) -> None:
+    before = plt.get_fignums()
+    plotting.show_images(images[:3])
+    assert plt.get_fignums() == before
+
+
+def test_show_images_rejects_bad_input(images: list[torch.Tensor]) -> None:
+    with pytest.raises(ValueError, match="titles"):
+        plotting.show_images(images[:3], ["a", "b"])
+    with pytest.raises(ValueError, match="images"):
+        plotting.show_images([])
+    with pytest.raises(ValueError, match="ncols"):
+        plotting.show_images(images[:3], ncols=0)
+
+
+def test_show_trajectory_shows_the_requested_states_including_the_last() -> None:
+    schedule = dh.make_schedule("linear", 20)
+    x0 = torch.zeros(3, 4, 4)
+    trajectory = dh.forward_trajectory(x0, schedule, generator=torch.Generator().manual_seed(1))
+    timesteps = dh.spaced_timesteps(20, 6)
+    fig = plotting.show_trajectory(trajectory, timesteps)
+    titles = [ax.get_title() for ax in _image_axes(fig)]
+    assert titles == [f"t = {t}" for t in timesteps] and titles[-1] == "t = 20"
+    with pytest.raises(ValueError, match="timesteps"):
+        plotting.show_trajectory(trajectory, [0, 21])
+
+
+def test_pixel_histograms_are_densities() -> None:
+    x = torch.randn(10_000, generator=torch.Generator().manual_seed(2))
+    fig = plotting.plot_pixel_histograms({0: x, 5: x})
+    ax = fig.axes[0]
+    heights = np.array([patch.get_height() for patch in ax.patches])
+    widths = np.array([patch.get_width() for patch in ax.patches])
+    inside = float(((x >= -4) & (x <= 4)).double().mean())
+    assert np.sum(heights * widths) == pytest.approx(inside, rel=1e-6)
+    with pytest.raises(ValueError):
+        plotting.plot_pixel_histograms({})
+
+
+def test_plot_schedules_draws_each_schedule_s_values() -> None:
+    schedules = {"linear": dh.make_schedule("linear", 50), "cosine": dh.make_schedule("cosine", 80)}
+    fig = plotting.plot_schedules(schedules, ("betas", "log_snr"))
+    assert len(fig.axes) == 2
+    linear_line, cosine_line = fig.axes[0].get_lines()[:2]
+    assert np.allclose(linear_line.get_ydata(), dh.linear_betas(50).numpy())
+    assert np.array_equal(cosine_line.get_xdata(), np.arange(1, 81))
+    relative = plotting.plot_schedules(schedules, ("alpha_bars",), relative_time=True)
+    assert relative.axes[0].get_lines()[1].get_xdata()[-1] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="unknown quantity"):
+        plotting.plot_schedules(schedules, ("alpha_bar",))
+    with pytest.raises(ValueError):
+        plotting.plot_schedules({})
+
+
+def test_plot_moment_check_and_timings_build_figures() -> None:
+    t = [1, 2, 3]
+    fig = plotting.plot_moment_check(t, (np.ones(3), np.zeros(3)), {"chain": (np.ones(3), np.zeros(3))})
+    assert len(fig.axes) == 2 and len(fig.axes[0].get_lines()) == 2
+    timing = plotting.plot_timings([10, 100], {"chain": [0.001, 0.01], "closed form": [0.001, 0.001]})
+    assert timing.axes[0].get_yscale() == "log" and len(timing.axes[0].get_lines()) == 2
