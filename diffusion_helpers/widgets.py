@@ -18,6 +18,7 @@ import base64
 import contextlib
 import io
 import math
+import re
 from typing import Any, Callable, Iterator, Sequence
 
 import ipywidgets as widgets
@@ -56,6 +57,31 @@ def terminal_health(schedule: NoiseSchedule) -> dict[str, Any]:
     else:
         verdict = f"x_T still carries {100 * signal:.0f}% of the image's amplitude: not noise yet"
     return {"sqrt_alpha_bar_T": signal, "snr_T": snr_T, "ok": signal <= 0.01, "verdict": verdict}
+
+
+# matplotlib's player links Font Awesome from a CDN for its button icons; the series works offline, so
+# the link goes and each icon becomes a text symbol every font has.
+_PLAYER_ICONS = {
+    "fa fa-minus": "−",
+    "fa fa-fast-backward": "|◀◀",
+    "fa fa-step-backward": "|◀",
+    "fa fa-play fa-flip-horizontal": "◀",
+    "fa fa-pause": "❚❚",
+    "fa fa-play": "▶",
+    "fa fa-step-forward": "▶|",
+    "fa fa-fast-forward": "▶▶|",
+    "fa fa-plus": "+",
+}
+
+
+def _offline_player(html: str) -> str:
+    """A ``to_jshtml`` player without its one request to the internet (the icon font's stylesheet)."""
+    html = re.sub(r"<link[^>]*font-awesome[^>]*>", "", html)
+    return re.sub(
+        r'<i class="(fa [^"]*)"></i>',
+        lambda match: f'<span aria-hidden="true">{_PLAYER_ICONS.get(match.group(1), "•")}</span>',
+        html,
+    )
 
 
 class _LiveFigure:
@@ -100,7 +126,7 @@ class _LiveFigure:
             artist.set_animated(False)
         try:
             animation = FuncAnimation(self.figure, draw, frames=list(values), interval=interval_ms, blit=False)
-            return animation.to_jshtml(default_mode="once")
+            return _offline_player(animation.to_jshtml(default_mode="once"))
         finally:
             for artist in artists:
                 artist.set_animated(self._background is not None)

@@ -106,6 +106,8 @@ def test_explorer_readout_numbers(explorer: ScheduleExplorer) -> None:
 def test_explorer_player_has_one_frame_per_value_and_restores_the_control(explorer: ScheduleExplorer) -> None:
     html = explorer.to_jshtml("beta_T", [0.01, 0.02, 0.04])
     assert len(re.findall(r"frames\[\d+\] = ", html)) == 3
+    # offline: matplotlib's template links an icon font from a CDN; the player must not
+    assert "http" not in html and 'class="fa ' not in html and "▶" in html
     assert explorer.controls["beta_T"].value == pytest.approx(0.02)
     with pytest.raises(ValueError, match="control"):
         explorer.to_jshtml("beta", [0.1])
