@@ -289,10 +289,11 @@ class ScheduleExplorer(_LiveFigure):
         # Fixed axes, so that only the data changes between redraws: time runs as t / T (schedules with
         # different T line up), beta on a log axis, log-SNR over the range every schedule here spans.
         n = self._num_images + 1
-        self.figure = Figure(figsize=(9.6, 4.5), dpi=_DPI)
+        self.figure = Figure(figsize=(9.6, 4.8), dpi=_DPI)
+        self._header = self.figure.text(0.5, 0.99, "", ha="center", va="top", fontsize=12)
         top, bottom = self.figure.subfigures(2, 1, height_ratios=[1.25, 1])
         self._curve_axes = top.subplots(
-            1, 3, gridspec_kw={"left": 0.06, "right": 0.99, "bottom": 0.22, "top": 0.88, "wspace": 0.3}
+            1, 3, gridspec_kw={"left": 0.06, "right": 0.99, "bottom": 0.22, "top": 0.8, "wspace": 0.3}
         )
         a0, a1, a2 = self._curve_axes
         a0.set_title(r"$\sqrt{\bar\alpha_t}$ (signal), $\sqrt{1-\bar\alpha_t}$ (noise)", fontsize=10)
@@ -301,7 +302,7 @@ class ScheduleExplorer(_LiveFigure):
         a1.set_yscale("log")
         a1.set_ylim(5e-6, 1.5)
         a2.set_title(r"$\log\,\mathrm{SNR}(t)$", fontsize=10)
-        a2.set_ylim(-24, 14)
+        a2.set_ylim(-30, 14)
         self._lines: dict[str, Any] = {}
         (self._lines["signal"],) = a0.plot([], [], label="signal")
         (self._lines["noise"],) = a0.plot([], [], label="noise")
@@ -334,6 +335,7 @@ class ScheduleExplorer(_LiveFigure):
             *self._markers,
             *self._images,
             *(ax.title for ax in self._image_axes),
+            self._header,
         ]
 
     def set(self, **values: Any) -> None:
@@ -402,6 +404,10 @@ class ScheduleExplorer(_LiveFigure):
         for ax, image, step, x in zip(self._image_axes, self._images, timesteps, x_t):
             image.set_data(tensor_to_pil(x))
             ax.set_title(f"t = {step}", fontsize=9, color="tab:red" if ax is self._image_axes[-1] else "black")
+        names = {"beta_1": "β₁", "beta_T": "β_T", "s": "s", "max_beta": "max β"}
+        params = ", ".join(f"{names.get(key, key)} = {value:.3g}" for key, value in schedule.params.items())
+        rescaled = ", zero terminal SNR" if schedule.zero_terminal_snr else ""
+        self._header.set_text(f"{schedule.name} schedule, T = {T}, {params}{rescaled}")
 
     @staticmethod
     def _readout_html(schedule: NoiseSchedule, t: int) -> str:
@@ -431,13 +437,11 @@ class ScheduleExplorer(_LiveFigure):
             with self._holding_updates():
                 self.controls[control].value = value
             schedule = self.current_schedule()
-            self.draw(schedule, min(self.controls["t"].value, len(schedule)))
-            self.figure.suptitle(f"{control} = {value:g}" if isinstance(value, float) else f"{control} = {value}")
+            self.draw(schedule, min(self.controls["t"].value, len(schedule)))  # the header names the value
 
         try:
             return self._jshtml(draw, values, interval_ms)
         finally:
-            self.figure.suptitle("")
             self.set(**{control: start})
 
     def _ipython_display_(self) -> None:
