@@ -214,6 +214,10 @@ def _scaled_sum(
     ``a * x + b * y`` allocates and streams two full-size temporaries, which costs several times more
     (see ``benchmarks/bench_forward.py``).
     """
+    if torch.is_grad_enabled() and (x.requires_grad or y.requires_grad):
+        # out= kernels do not support autograd: keep gradients flowing (e.g. to x0) with the plain formula
+        result = a * x + b * y
+        return result if out is None else out.copy_(result)
     if out is None:
         out = torch.empty_like(x)
     torch.mul(x, a, out=out)

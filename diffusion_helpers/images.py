@@ -60,8 +60,10 @@ def load_image(
     Raises:
         FileNotFoundError: a path that does not exist (the message names it).
         ValueError: a file or download that is not an image, one larger than ``max_bytes``, or one with more
-            pixels than Pillow's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``).
-        ConnectionError: the URL cannot be reached (the message says how to use :func:`example_image`).
+            pixels than Pillow's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``); an HTTP error status
+            (e.g. 404); a malformed URL.
+        ConnectionError: the URL cannot be reached, does not answer within ``timeout``, or the download breaks
+            off (the message says how to use :func:`example_image`).
         TypeError: ``source`` is not a string or path.
     """
     size = check_int("size", size, minimum=1, maximum=4096)
@@ -212,4 +214,10 @@ def _download(url: str, *, timeout: float, max_bytes: int) -> bytes:
         raise ConnectionError(f"could not download {url} ({type(error).__name__}). {offline_hint}") from None
     except requests.HTTPError as error:
         raise ValueError(f"could not download {url}: {error}") from None
+    except requests.exceptions.InvalidURL as error:
+        raise ValueError(f"{url} is not a valid URL ({error})") from None
+    except requests.RequestException as error:
+        # The rest of what requests raises (a connection cut mid-download, a redirect loop): the file cannot be
+        # fetched, as above.
+        raise ConnectionError(f"could not download {url} ({type(error).__name__}). {offline_hint}") from None
     return b"".join(chunks)
