@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ._checks import check_float_tensor, check_int
+from ._checks import check_float, check_float_tensor, check_int
 
 __all__ = ["example_image", "image_grid", "load_image", "pil_to_tensor", "tensor_to_pil"]
 
@@ -64,9 +64,12 @@ def load_image(
             (e.g. 404); a malformed URL.
         ConnectionError: the URL cannot be reached, does not answer within ``timeout``, or the download breaks
             off (the message says how to use :func:`example_image`).
-        TypeError: ``source`` is not a string or path.
+        TypeError: ``source`` is not a string or path; ``timeout`` not a number, ``max_bytes`` not an int.
+        ValueError: also ``timeout`` outside (0, 600] or ``max_bytes < 1``: a download always has both bounds.
     """
     size = check_int("size", size, minimum=1, maximum=4096)
+    timeout = check_float("timeout", timeout, low=0.0, high=600.0, high_inclusive=True)
+    max_bytes = check_int("max_bytes", max_bytes, minimum=1)
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"source must be a path or an http(s) URL string, got {type(source).__name__}")
     text = os.fspath(source)

@@ -533,3 +533,19 @@ def test_image_grid_accepts_tensors_and_mixed_lists():
 def test_image_grid_bad_input(kwargs, error, pattern):
     with pytest.raises(error, match=pattern):
         image_grid(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "name"),
+    [
+        ({"timeout": 0}, ValueError, "timeout"),
+        ({"timeout": None}, TypeError, "timeout"),
+        ({"timeout": float("inf")}, ValueError, "timeout"),
+        ({"max_bytes": 0}, ValueError, "max_bytes"),
+        ({"max_bytes": 1.5}, TypeError, "max_bytes"),
+    ],
+)
+def test_load_image_rejects_unbounded_download_limits(kwargs, error, name):
+    # Checked before any connection: a download without a finite timeout or size cap is never started.
+    with pytest.raises(error, match=name):
+        load_image("http://127.0.0.1:9/never-contacted.png", **kwargs)
