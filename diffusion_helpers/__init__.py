@@ -37,6 +37,7 @@ from .schedules import (
     rescale_zero_terminal_snr,
     sigmoid_betas,
     spaced_timesteps,
+    terminal_health,
 )
 
 __version__ = "0.1.0"
@@ -62,6 +63,7 @@ __all__ = [
     "sigmoid_betas",
     "spaced_timesteps",
     "tensor_to_pil",
+    "terminal_health",
     "widgets",
 ]
 

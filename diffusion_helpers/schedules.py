@@ -32,6 +32,7 @@ __all__ = [
     "rescale_zero_terminal_snr",
     "sigmoid_betas",
     "spaced_timesteps",
+    "terminal_health",
 ]
 
 
@@ -317,6 +318,30 @@ def make_schedule(name: str, num_timesteps: int, *, zero_terminal_snr: bool = Fa
     params = check(**{**defaults, **params})
     schedule = NoiseSchedule(betas_fn(num_timesteps, **params), name=name, params=params)
     return rescale_zero_terminal_snr(schedule) if zero_terminal_snr else schedule
+
+
+def terminal_health(schedule: NoiseSchedule) -> dict[str, Any]:
+    r"""How close $x_T$ gets to pure noise: $\sqrt{\bar\alpha_T}$, $\mathrm{SNR}(T)$ and a verdict.
+
+    $\sqrt{\bar\alpha_T}$ is the fraction of the image's amplitude still in $x_T$ (Eq. 4). Sampling starts
+    from pure noise, so a schedule whose $x_T$ still shows the image trains on a start it never sees.
+
+    Returns:
+        ``{"sqrt_alpha_bar_T", "snr_T", "ok", "verdict"}``; ``ok`` when $\sqrt{\bar\alpha_T} \le 0.01$.
+
+    Raises:
+        TypeError: if ``schedule`` is not a :class:`NoiseSchedule`.
+    """
+    if not isinstance(schedule, NoiseSchedule):
+        raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
+    alpha_bar_T = schedule.alpha_bar(len(schedule))
+    signal = math.sqrt(alpha_bar_T)
+    snr_T = alpha_bar_T / (1.0 - alpha_bar_T)
+    if signal <= 0.01:
+        verdict = f"x_T is noise: {100 * signal:.2g}% of the image's amplitude is left"
+    else:
+        verdict = f"x_T still carries {100 * signal:.0f}% of the image's amplitude: not noise yet"
+    return {"sqrt_alpha_bar_T": signal, "snr_T": snr_T, "ok": signal <= 0.01, "verdict": verdict}
 
 
 def spaced_timesteps(num_timesteps: int, count: int) -> list[int]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import html
 import io
 import math
 import re
@@ -24,6 +25,7 @@ from typing import Any, Callable, Iterator, Sequence
 import ipywidgets as widgets
 import numpy as np
 import torch
+from matplotlib import rc_context
 from matplotlib.animation import FuncAnimation
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -33,30 +35,11 @@ from PIL import Image
 from ._checks import check_int
 from .forward import q_sample
 from .images import pil_to_tensor, tensor_to_pil
-from .schedules import SCHEDULE_NAMES, NoiseSchedule, make_schedule, spaced_timesteps
+from .schedules import SCHEDULE_NAMES, NoiseSchedule, make_schedule, spaced_timesteps, terminal_health
 
-__all__ = ["ScheduleExplorer", "TimestepScrubber", "terminal_health"]
+__all__ = ["ScheduleExplorer", "TimestepScrubber"]
 
 _DPI = 72  # the figures are re-rendered on every slider move: small PNGs keep that under 100 ms
-
-
-def terminal_health(schedule: NoiseSchedule) -> dict[str, Any]:
-    r"""How close $x_T$ gets to pure noise: $\sqrt{\bar\alpha_T}$, $\mathrm{SNR}(T)$ and a verdict.
-
-    $\sqrt{\bar\alpha_T}$ is the fraction of the image's amplitude still in $x_T$ (Eq. 4). Sampling starts
-    from pure noise, so a schedule whose $x_T$ still shows the image trains on a start it never sees.
-
-    Returns:
-        ``{"sqrt_alpha_bar_T", "snr_T", "ok", "verdict"}``; ``ok`` when $\sqrt{\bar\alpha_T} \le 0.01$.
-    """
-    alpha_bar_T = schedule.alpha_bar(len(schedule))
-    signal = math.sqrt(alpha_bar_T)
-    snr_T = alpha_bar_T / (1.0 - alpha_bar_T)
-    if signal <= 0.01:
-        verdict = f"x_T is noise: {100 * signal:.2g}% of the image's amplitude is left"
-    else:
-        verdict = f"x_T still carries {100 * signal:.0f}% of the image's amplitude: not noise yet"
-    return {"sqrt_alpha_bar_T": signal, "snr_T": snr_T, "ok": signal <= 0.01, "verdict": verdict}
 
 
 # matplotlib's player links Font Awesome from a CDN for its button icons; the series works offline, so
@@ -126,7 +109,9 @@ class _LiveFigure:
             artist.set_animated(False)
         try:
             animation = FuncAnimation(self.figure, draw, frames=list(values), interval=interval_ms, blit=False)
-            return _offline_player(animation.to_jshtml(default_mode="once"))
+            # JPEG frames: noisy pictures compress about 4x better than as PNG, and the page embeds them all
+            with rc_context({"animation.frame_format": "jpeg"}):
+                return _offline_player(animation.to_jshtml(default_mode="once"))
         finally:
             for artist in artists:
                 artist.set_animated(self._background is not None)
@@ -344,6 +329,16 @@ class ScheduleExplorer(_LiveFigure):
         unknown = sorted(set(values) - set(self.controls))
         if unknown:
             raise TypeError(f"unknown control {', '.join(unknown)}; the controls are {', '.join(self.controls)}")
+        for key, value in values.items():
+            control = self.controls[key]
+            if hasattr(control, "min"):
+                low, high = control.min, control.max
+                if isinstance(control, widgets.FloatLogSlider):  # its min and max are exponents
+                    low, high = control.base**low, control.base**high
+                if not low <= value <= high:  # a slider would silently clamp it: say so instead
+                    raise ValueError(f"{key} must be in [{low:g}, {high:g}] on this slider, got {value!r}")
+            if isinstance(control, widgets.Dropdown) and value not in control.options:
+                raise ValueError(f"{key} must be one of {', '.join(map(str, control.options))}, got {value!r}")
         with self._holding_updates():
             for key, value in values.items():
                 self.controls[key].value = value
@@ -382,7 +377,8 @@ class ScheduleExplorer(_LiveFigure):
         try:
             schedule = self.current_schedule()
         except ValueError as error:
-            self.readout.value = f"<div style='color:#b00020;max-width:22em'><b>Invalid settings:</b> {error}</div>"
+            message = html.escape(str(error))  # "beta_1 <= beta_T" must not be read as a tag
+            self.readout.value = f"<div style='color:#b00020;max-width:22em'><b>Invalid settings:</b> {message}</div>"
             return
         self.schedule = schedule
         self.draw(schedule, self.controls["t"].value)

@@ -622,3 +622,17 @@ def test_alpha_bar_checks_t(t, error):
 def test_spaced_timesteps_bad_input(T, count, error, arg):
     with pytest.raises(error, match=names(arg)):
         spaced_timesteps(T, count)
+
+
+def test_terminal_health_flags_the_t100_pitfall() -> None:
+    # ERRATA 6: the linear range 1e-4..0.02 was chosen for T = 1000; at T = 100 about 60% of the signal remains.
+    short = dh.terminal_health(dh.make_schedule("linear", 100))
+    alpha_bar_100 = math.prod(1 - b for b in np.linspace(1e-4, 0.02, 100))
+    assert short["sqrt_alpha_bar_T"] == pytest.approx(math.sqrt(alpha_bar_100), rel=1e-9)
+    assert short["sqrt_alpha_bar_T"] == pytest.approx(0.60, abs=0.01)
+    assert not short["ok"] and "60%" in short["verdict"]
+    assert short["snr_T"] == pytest.approx(alpha_bar_100 / (1 - alpha_bar_100), rel=1e-9)
+    assert dh.terminal_health(dh.make_schedule("linear", 1000))["ok"]
+    assert dh.terminal_health(dh.make_schedule("linear", 100, zero_terminal_snr=True))["snr_T"] == 0.0
+    with pytest.raises(TypeError, match="schedule"):
+        dh.terminal_health(0.6)
