@@ -54,6 +54,7 @@ imgs: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_forward.py
+	$(PY) benchmarks/bench_explorer.py
 
 site: $(STAMP)
 	$(PY) scripts/build_site.py

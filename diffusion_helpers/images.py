@@ -98,9 +98,10 @@ def pil_to_tensor(image: Image.Image) -> torch.Tensor:
 def tensor_to_pil(x: torch.Tensor) -> Image.Image:
     """A ``(3, H, W)`` or ``(1, H, W)`` tensor in [-1, 1] as an RGB image, clamping first.
 
-    Values outside [-1, 1] (every noisy ``x_t`` has some) are clamped before the conversion to bytes:
-    converting without clamping wraps around (1.3 would become pixel 75, -0.2 pixel 205) and paints
-    speckle that is not in the data.
+    Values outside [-1, 1] (every noisy ``x_t`` has some) are clamped before the conversion to bytes.
+    Converting without clamping wraps around on x86: ``x = 1.6`` gives ``(x + 1) * 127.5 = 331.5``, which
+    becomes pixel 75, and ``x = -1.4`` becomes pixel 205 (in torchvision's [0, 1] scale, 1.3 and -0.2),
+    painting speckle that is not in the data.
 
     Raises:
         TypeError: if ``x`` is not a floating tensor.

@@ -22,10 +22,13 @@ from .schedules import NoiseSchedule
 
 __all__ = [
     "SCHEDULE_QUANTITIES",
+    "plot_curves",
     "plot_moment_check",
+    "plot_normal_fits",
     "plot_pixel_histograms",
     "plot_schedules",
     "plot_timings",
+    "show_chain",
     "show_images",
     "show_trajectory",
 ]
@@ -223,6 +226,147 @@ def plot_timings(
     ax.set_ylabel("time per call (ms)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=11)
+    return fig
+
+
+def show_chain(
+    states: Sequence[Image.Image | torch.Tensor],
+    labels: Sequence[str],
+    arrow_label: str,
+    *,
+    suptitle: str | None = None,
+    caption: str | None = None,
+    size: float = 1.4,
+) -> Figure:
+    r"""States of a diffusion chain in one row, left to right, with a labelled arrow between neighbours.
+
+    Draws the pictures of the series' overview: the forward process $x_0 \to x_T$ with arrows labelled
+    $q(x_t \mid x_{t-1})$ (Eq. 2), or the reverse direction with arrows labelled $p_\theta(x_{t-1} \mid x_t)$.
+    The states are shown as given: to draw the reverse direction, pass them in reverse order.
+
+    Args:
+        states: PIL images or ``(C, H, W)`` tensors in [-1, 1] (clamped for display), in the order to show.
+        labels: one caption under each state (e.g. ``"$x_{250}$"``).
+        arrow_label: the text above every arrow (mathtext allowed).
+        suptitle: a title for the whole figure.
+        caption: a note under the row (say here what the picture is, e.g. that it is only an illustration).
+        size: inches per image.
+
+    Raises:
+        ValueError: fewer than two states, or a number of labels different from the number of states.
+    """
+    pils = [tensor_to_pil(state) if isinstance(state, torch.Tensor) else state for state in states]
+    if len(pils) < 2:
+        raise ValueError(f"a chain needs at least two states, got {len(pils)}")
+    if len(labels) != len(pils):
+        raise ValueError(f"labels has {len(labels)} entries for {len(pils)} states")
+    n = len(pils)
+    gap = 0.7  # width of an arrow column, relative to an image
+    height = size + 0.45 + (0.3 if suptitle else 0.0) + (0.3 if caption else 0.0)
+    fig = Figure(figsize=(size * (n + gap * (n - 1)), height), layout="constrained")
+    axes = fig.subplots(1, 2 * n - 1, gridspec_kw={"width_ratios": [1, gap] * (n - 1) + [1]})
+    for i, ax in enumerate(axes):
+        ax.set_axis_off()
+        if i % 2 == 0:
+            ax.imshow(pils[i // 2])
+            ax.set_title(labels[i // 2], fontsize=10, y=-0.2)
+        else:
+            ax.set_xlim(0, 1)
+            ax.set_ylim(0, 1)
+            arrow = {"arrowstyle": "-|>", "lw": 1.5, "color": "black"}
+            ax.annotate("", xy=(0.95, 0.5), xytext=(0.05, 0.5), arrowprops=arrow)
+            ax.text(0.5, 0.6, arrow_label, ha="center", va="bottom", fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=11)
+    if caption:
+        fig.supxlabel(caption, fontsize=8.5, style="italic")
+    return fig
+
+
+def plot_curves(
+    curves: Mapping[str, Sequence[float] | torch.Tensor],
+    *,
+    timesteps: Sequence[int] | torch.Tensor | None = None,
+    ylabel: str = "",
+    log_y: bool = False,
+    suptitle: str | None = None,
+) -> Figure:
+    r"""Several quantities against the timestep on one axis, one line per label.
+
+    For comparisons that are not properties of a schedule, e.g. the correct
+    $\bar\alpha_t = \prod_{s=1}^{t} \alpha_s$ next to the mistaken $\prod_{s=1}^{T} \alpha_s$.
+
+    Args:
+        curves: label -> values, each of shape ``(K,)`` (all the same length).
+        timesteps: the timesteps of the values, shape ``(K,)`` (default ``1, ..., K``).
+        ylabel: the label of the y axis: say what is plotted and in which units.
+        log_y: use a logarithmic y axis.
+        suptitle: a title for the figure: say what to look at.
+
+    Raises:
+        ValueError: no curves, or curves of different lengths (or not matching ``timesteps``).
+    """
+    if not curves:
+        raise ValueError("curves is empty: give at least one label -> values")
+    values = {label: np.asarray(torch.as_tensor(v, dtype=torch.float64)) for label, v in curves.items()}
+    lengths = {len(v) for v in values.values()}
+    if len(lengths) != 1:
+        raise ValueError(f"all curves must have one length, got lengths {sorted(lengths)}")
+    (length,) = lengths
+    t = np.arange(1, length + 1) if timesteps is None else np.asarray(timesteps, dtype=float)
+    if len(t) != length:
+        raise ValueError(f"timesteps has {len(t)} entries for curves of length {length}")
+    fig = Figure(figsize=(5.2, 3.2), layout="constrained")
+    ax = fig.subplots()
+    for label, v in values.items():
+        ax.plot(t, v, label=label)
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_xlabel("timestep t")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=11)
+    return fig
+
+
+def plot_normal_fits(
+    samples: Mapping[str, tuple[torch.Tensor, float]], *, bins: int = 80, suptitle: str | None = None
+) -> Figure:
+    r"""Histograms of zero-mean samples, each against the density of $\mathcal N(0, \sigma^2)$ it should follow.
+
+    One panel per entry, titled with the predicted and the measured variance. Use it to check a claim
+    such as "the sum of two independent zero-mean Gaussians is a Gaussian whose variance is the sum".
+
+    Args:
+        samples: label -> (samples of any shape, all values pooled; the predicted variance $\sigma^2 > 0$).
+        bins: histogram bins over $[-4\sigma, 4\sigma]$.
+        suptitle: a title for the figure: say what to look at.
+
+    Raises:
+        ValueError: no samples, or a predicted variance that is not positive.
+    """
+    if not samples:
+        raise ValueError("samples is empty: give at least one label -> (samples, predicted variance)")
+    fig = Figure(figsize=(3.0 * len(samples), 2.7), layout="constrained")
+    axes = fig.subplots(1, len(samples), squeeze=False)[0]
+    for ax, (label, (x, variance)) in zip(axes, samples.items()):
+        if not variance > 0:
+            raise ValueError(f"the predicted variance of {label!r} must be positive, got {variance}")
+        values = x.detach().to("cpu", torch.float64).flatten().numpy()
+        sigma = math.sqrt(variance)
+        grid = np.linspace(-4 * sigma, 4 * sigma, 400)
+        histogram = {"bins": bins, "range": (-4 * sigma, 4 * sigma), "density": True, "histtype": "stepfilled"}
+        ax.hist(values, **histogram, color="tab:blue", alpha=0.7)
+        density = np.exp(-(grid**2) / (2 * variance)) / math.sqrt(2 * math.pi * variance)
+        ax.plot(grid, density, color="black", lw=1.2, label=r"$\mathcal{N}(0, \sigma^2)$ predicted")
+        ax.set_title(f"{label}\npredicted var {variance:.4f}, measured {values.var():.4f}", fontsize=9)
+        ax.set_xlabel("value")
+    axes[0].set_ylabel("density")
+    axes[0].legend(fontsize=7, loc="upper left")
     if suptitle:
         fig.suptitle(suptitle, fontsize=11)
     return fig

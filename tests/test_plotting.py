@@ -93,3 +93,36 @@ def test_plot_moment_check_and_timings_build_figures() -> None:
     assert len(fig.axes) == 2 and len(fig.axes[0].get_lines()) == 2
     timing = plotting.plot_timings([10, 100], {"chain": [0.001, 0.01], "closed form": [0.001, 0.001]})
     assert timing.axes[0].get_yscale() == "log" and len(timing.axes[0].get_lines()) == 2
+
+
+def test_show_chain_puts_an_arrow_between_every_pair_of_states(images: list[torch.Tensor]) -> None:
+    fig = plotting.show_chain(images[:4], ["$x_0$", "$x_1$", "$x_2$", "$x_3$"], r"$q(x_t \mid x_{t-1})$")
+    assert len(_image_axes(fig)) == 4
+    arrows = [ax for ax in fig.axes if not ax.get_images()]
+    assert len(arrows) == 3 and all(ax.texts[-1].get_text() == r"$q(x_t \mid x_{t-1})$" for ax in arrows)
+    with pytest.raises(ValueError, match="two states"):
+        plotting.show_chain(images[:1], ["a"], "q")
+    with pytest.raises(ValueError, match="labels"):
+        plotting.show_chain(images[:2], ["a"], "q")
+
+
+def test_plot_curves_draws_the_values_against_the_timesteps() -> None:
+    schedule = dh.make_schedule("linear", 30)
+    fig = plotting.plot_curves({"alpha_bar": schedule.alpha_bars, "beta": schedule.betas}, log_y=True)
+    first, second = fig.axes[0].get_lines()
+    assert np.array_equal(first.get_xdata(), np.arange(1, 31))
+    assert np.allclose(second.get_ydata(), np.linspace(1e-4, 0.02, 30))
+    with pytest.raises(ValueError, match="one length"):
+        plotting.plot_curves({"a": [1.0, 2.0], "b": [1.0]})
+    with pytest.raises(ValueError, match="timesteps"):
+        plotting.plot_curves({"a": [1.0, 2.0]}, timesteps=[1, 2, 3])
+    with pytest.raises(ValueError):
+        plotting.plot_curves({})
+
+
+def test_plot_normal_fits_reports_measured_variance() -> None:
+    x = 2.0 * torch.randn(50_000, generator=torch.Generator().manual_seed(4))
+    fig = plotting.plot_normal_fits({"sum": (x, 4.0)})
+    assert f"measured {float(np.var(x.double().numpy())):.4f}" in fig.axes[0].get_title()
+    with pytest.raises(ValueError, match="positive"):
+        plotting.plot_normal_fits({"bad": (x, 0.0)})
