@@ -13,6 +13,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -119,12 +120,8 @@ def plot_pixel_histograms(
         raise ValueError("states is empty: give at least one timestep -> tensor")
     fig = Figure(figsize=(2.4 * len(states), 2.4), layout="constrained")
     axes = fig.subplots(1, len(states), sharey=True, squeeze=False)[0]
-    grid = np.linspace(-4, 4, 400)
-    normal_pdf = np.exp(-(grid**2) / 2) / math.sqrt(2 * math.pi)
     for ax, (t, x) in zip(axes, states.items()):
-        values = x.detach().to("cpu", torch.float64).flatten().numpy()
-        ax.hist(values, bins=bins, range=(-4, 4), density=True, color="tab:blue", alpha=0.7)
-        ax.plot(grid, normal_pdf, color="black", lw=1.2, label=r"$\mathcal{N}(0,1)$")
+        values = _histogram_against_normal(ax, x, 1.0, bins=bins, label=r"$\mathcal{N}(0,1)$")
         ax.set_title(f"t = {t}: mean {values.mean():+.2f}, std {values.std():.2f}", fontsize=8)
         ax.set_xlabel("pixel value")
     axes[0].set_ylabel("density")
@@ -356,13 +353,9 @@ def plot_normal_fits(
     for ax, (label, (x, variance)) in zip(axes, samples.items()):
         if not variance > 0:
             raise ValueError(f"the predicted variance of {label!r} must be positive, got {variance}")
-        values = x.detach().to("cpu", torch.float64).flatten().numpy()
-        sigma = math.sqrt(variance)
-        grid = np.linspace(-4 * sigma, 4 * sigma, 400)
-        histogram = {"bins": bins, "range": (-4 * sigma, 4 * sigma), "density": True, "histtype": "stepfilled"}
-        ax.hist(values, **histogram, color="tab:blue", alpha=0.7)
-        density = np.exp(-(grid**2) / (2 * variance)) / math.sqrt(2 * math.pi * variance)
-        ax.plot(grid, density, color="black", lw=1.2, label=r"$\mathcal{N}(0, \sigma^2)$ predicted")
+        values = _histogram_against_normal(
+            ax, x, variance, bins=bins, label=r"$\mathcal{N}(0, \sigma^2)$ predicted", histtype="stepfilled"
+        )
         ax.set_title(f"{label}\npredicted var {variance:.4f}, measured {values.var():.4f}", fontsize=9)
         ax.set_xlabel("value")
     axes[0].set_ylabel("density")
@@ -370,3 +363,18 @@ def plot_normal_fits(
     if suptitle:
         fig.suptitle(suptitle, fontsize=11)
     return fig
+
+
+def _histogram_against_normal(
+    ax: Axes, x: torch.Tensor, variance: float, *, bins: int, label: str, histtype: str = "bar"
+) -> np.ndarray:
+    r"""Draw the density histogram of ``x`` over $\pm 4\sigma$ and the $\mathcal N(0, \sigma^2)$ density on it.
+
+    Returns the pooled values (float64), for the caller's title.
+    """
+    values = x.detach().to("cpu", torch.float64).flatten().numpy()
+    sigma = math.sqrt(variance)
+    ax.hist(values, bins=bins, range=(-4 * sigma, 4 * sigma), density=True, histtype=histtype, color="tab:blue", alpha=0.7)
+    grid = np.linspace(-4 * sigma, 4 * sigma, 400)
+    ax.plot(grid, np.exp(-(grid**2) / (2 * variance)) / math.sqrt(2 * math.pi * variance), color="black", lw=1.2, label=label)
+    return values
