@@ -15,8 +15,9 @@ belongs to timestep ``t``. All schedules are computed in float64 on the CPU.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import torch
 
@@ -50,7 +51,7 @@ class NoiseSchedule:
         zero_terminal_snr: whether $\bar\alpha_T$ was rescaled to exactly 0 (Lin et al. 2024).
     """
 
-    __slots__ = ("_name", "_params", "_betas", "_alpha_bars", "_zero_terminal_snr", "_by_t", "_by_t_cache")
+    __slots__ = ("_alpha_bars", "_betas", "_by_t", "_by_t_cache", "_name", "_params", "_zero_terminal_snr")
 
     def __init__(
         self,

@@ -20,7 +20,8 @@ import html
 import io
 import math
 import re
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
