@@ -140,13 +140,14 @@ def forward_trajectory(
     T = len(schedule)
     if noise is not None:
         check_noise(noise, torch.empty((T, *x0.shape), dtype=x0.dtype, device=x0.device), "noise")
-    sqrt_alphas, sqrt_betas = schedule._by_t["step"].T.tolist()  # index t: sqrt(alpha_t), sqrt(beta_t)
+    sqrt_alphas = schedule.alphas.sqrt().tolist()  # [t - 1]: sqrt(alpha_t)
+    sqrt_betas = schedule.betas.sqrt().tolist()  # [t - 1]: sqrt(beta_t)
     trajectory = torch.empty((T + 1, *x0.shape), dtype=x0.dtype, device=x0.device)  # (T+1, *x0.shape)
     trajectory[0] = x0
     for t in range(1, T + 1):
         eps = noise[t - 1] if noise is not None else _draw_noise(x0, None, generator)
         # $x_t = \sqrt{\alpha_t} x_{t-1} + \sqrt{\beta_t} \varepsilon_t$, written straight into its slot
-        _scaled_sum(sqrt_alphas[t], trajectory[t - 1], sqrt_betas[t], eps, out=trajectory[t])
+        _scaled_sum(sqrt_alphas[t - 1], trajectory[t - 1], sqrt_betas[t - 1], eps, out=trajectory[t])
     return trajectory
 
 
@@ -158,6 +159,7 @@ def _check_schedule(schedule: object) -> None:
 def _check_inputs(
     name: str, x: object, t: object, schedule: object, noise: object, *, minimum_t: int
 ) -> tuple[torch.Tensor, int | torch.Tensor, torch.Tensor | None]:
+    """Check the common arguments; a tensor ``t`` comes back as a 1-D CPU ``long`` tensor."""
     x = check_float_tensor(name, x)
     _check_schedule(schedule)
     assert isinstance(schedule, NoiseSchedule)
@@ -190,15 +192,16 @@ def _coefficients(
 ) -> tuple[float | torch.Tensor, float | torch.Tensor]:
     """Look up a pair of the schedule's coefficients (``"step"``, ``"sample"``, ``"mean_variance"``) at ``t``.
 
-    Returns floats (from float64) for an int ``t``, and ``(B, 1, ..., 1)`` tensors in ``x``'s dtype and
-    device for a tensor ``t``, so that they broadcast over each sample.
+    Returns floats (float64) for an int ``t``, and ``(B, 1, ..., 1)`` tensors in ``x``'s dtype and device for
+    per-sample timesteps, so that they broadcast over each sample.
     """
     if isinstance(t, int):
-        a, b = schedule._by_t[key][t].tolist()
+        a, b = schedule._by_t[key][:, t].tolist()
         return a, b
-    pairs = schedule._coefficient_pairs(key, x.dtype, x.device)[t.to(x.device)]  # (B, 2)
+    table = schedule._coefficient_table(key, x.dtype, x.device)  # (2, T + 1)
+    coefficients = torch.index_select(table, 1, t.to(x.device))  # (2, B): one small op for both
     shape = (-1,) + (1,) * (x.ndim - 1)
-    return pairs[:, 0].reshape(shape), pairs[:, 1].reshape(shape)
+    return coefficients[0].view(shape), coefficients[1].view(shape)  # (B, 1, ..., 1) each
 
 
 def _scaled_sum(

@@ -69,17 +69,17 @@ class NoiseSchedule:
         # $\bar\alpha_t = \prod_{s=1}^t \alpha_s$: always recomputed from the (possibly clipped) betas.
         set_(self, "_alpha_bars", torch.cumprod(1.0 - betas, dim=0))
         set_(self, "_zero_terminal_snr", bool(zero_terminal_snr))
-        # Coefficient pairs of the forward process, one row per timestep t in 0..T (shape (T + 1, 2)), so
-        # that a batch of timesteps is a single gather. Row 0 is t = 0: no step taken, alpha_bar_0 = 1.
+        # Coefficient pairs of the forward process, each indexed by the timestep t in 0..T (length T + 1).
+        # Index 0 is t = 0: no step taken, alpha_bar_0 = 1.
         alpha_bars_0 = torch.cat([torch.ones(1, dtype=torch.float64), self._alpha_bars])
         alphas_0 = torch.cat([torch.ones(1, dtype=torch.float64), 1.0 - betas])
         pairs = {
-            "step": (alphas_0.sqrt(), (1.0 - alphas_0).sqrt()),  # Eq. 2: sqrt(alpha_t), sqrt(beta_t)
+            "step": (alphas_0.sqrt(), torch.cat([torch.zeros(1, dtype=torch.float64), betas]).sqrt()),  # Eq. 2
             "sample": (alpha_bars_0.sqrt(), (1.0 - alpha_bars_0).sqrt()),  # Eq. 4: sqrt(alpha_bar_t), sqrt(1 - alpha_bar_t)
             "mean_variance": (alpha_bars_0.sqrt(), 1.0 - alpha_bars_0),  # Eq. 4: mean factor and variance
         }
-        set_(self, "_by_t", MappingProxyType({key: torch.stack(pair, dim=1) for key, pair in pairs.items()}))
-        set_(self, "_by_t_cache", {})
+        set_(self, "_by_t", MappingProxyType({key: torch.stack(pair) for key, pair in pairs.items()}))  # (2, T + 1)
+        set_(self, "_by_t_cache", {})  # the tables above in other dtypes/devices, made on first use
 
     @classmethod
     def from_betas(cls, betas: torch.Tensor | list[float], *, name: str = "custom") -> NoiseSchedule:
@@ -113,14 +113,16 @@ class NoiseSchedule:
             f"alpha_bar_T={float(self._alpha_bars[-1]):.4g})"
         )
 
-    def _coefficient_pairs(self, key: str, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-        """The forward process' coefficient pairs (``(T + 1, 2)``, row ``t``) in a dtype and device, cached."""
-        cache_key = (key, dtype, device)
-        pairs = self._by_t_cache.get(cache_key)
-        if pairs is None:
-            pairs = self._by_t[key].to(device=device, dtype=dtype)
-            self._by_t_cache[cache_key] = pairs
-        return pairs
+    def _coefficient_table(self, key: str, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        """A ``(2, T + 1)`` coefficient table of the forward process (column ``t``) in a dtype and device, cached.
+
+        The cache only holds conversions of immutable data, so it cannot change what the schedule means.
+        """
+        table = self._by_t_cache.get((key, dtype, device))
+        if table is None:
+            table = self._by_t[key].to(device=device, dtype=dtype)
+            self._by_t_cache[(key, dtype, device)] = table
+        return table
 
     @property
     def name(self) -> str:
