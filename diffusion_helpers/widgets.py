@@ -78,11 +78,17 @@ class _LiveFigure:
 
     figure: Figure
     output: widgets.Output
+    widget: widgets.Widget  # the controls and the output, shown when the object is a cell's last value
     _canvas: FigureCanvasAgg
     _background: Any = None
 
     def _animated_artists(self) -> list[Artist]:
         raise NotImplementedError
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
 
     def _render(self) -> None:
         if self._background is None:
@@ -186,11 +192,6 @@ class TimestepScrubber(_LiveFigure):
         T = self.trajectory.shape[0] - 1
         timesteps = [check_int("timesteps", t, minimum=0, maximum=T) for t in timesteps]
         return self._jshtml(self.draw, timesteps, interval_ms)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
 
 
 class ScheduleExplorer(_LiveFigure):
@@ -440,8 +441,3 @@ class ScheduleExplorer(_LiveFigure):
             return self._jshtml(draw, values, interval_ms)
         finally:
             self.set(**{control: start})
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)

@@ -126,3 +126,24 @@ def test_plot_normal_fits_reports_measured_variance() -> None:
     assert f"measured {float(np.var(x.double().numpy())):.4f}" in fig.axes[0].get_title()
     with pytest.raises(ValueError, match="positive"):
         plotting.plot_normal_fits({"bad": (x, 0.0)})
+
+
+def test_figure_options_titles_marks_and_log_scale(images: list[torch.Tensor]) -> None:
+    schedules = {"linear": dh.make_schedule("linear", 50)}
+    fig = plotting.plot_schedules(schedules, ("snr", "betas"), mark_t=25, suptitle="where the SNR falls")
+    assert fig.axes[0].get_yscale() == "log" and fig.axes[1].get_yscale() == "linear"
+    assert all(25 in ax.get_lines()[-1].get_xdata() for ax in fig.axes)
+    assert fig.get_suptitle() == "where the SNR falls"
+    titled = [
+        plotting.show_images(images[:2], suptitle="a"),
+        plotting.plot_pixel_histograms({0: images[0]}, suptitle="a"),
+        plotting.plot_moment_check([1], ([0.0], [1.0]), {}, suptitle="a"),
+        plotting.plot_timings([1], {"x": [0.1]}, suptitle="a"),
+        plotting.show_chain(images[:2], ["a", "b"], "q", suptitle="a", caption="c"),
+        plotting.plot_curves({"x": [1.0]}, suptitle="a"),
+        plotting.plot_normal_fits({"x": (images[0], 1.0)}, suptitle="a"),
+    ]
+    assert all(fig.get_suptitle() == "a" for fig in titled)
+    assert titled[4].get_supxlabel() == "c"
+    with pytest.raises(ValueError, match="samples is empty"):
+        plotting.plot_normal_fits({})

@@ -134,3 +134,12 @@ def test_scrubber_shows_the_trajectory_state_and_its_histogram(image: Image.Imag
         scrubber.to_jshtml([0, 51])
     with pytest.raises(ValueError, match="trajectory"):
         TimestepScrubber(trajectory[0])
+
+
+def test_widgets_display_their_controls_and_output(explorer: ScheduleExplorer, monkeypatch: pytest.MonkeyPatch) -> None:
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    explorer._ipython_display_()
+    assert shown == [explorer.widget] and explorer.output in explorer.widget.children
