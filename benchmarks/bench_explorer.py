@@ -124,7 +124,7 @@ def main() -> int:
     notebook_ratio = bench_notebooks()
     ok = all(ratio <= 1.0 for ratio in update_ratios.values()) and (notebook_ratio is None or notebook_ratio <= 1.0)
     print("all targets met" if ok else "TARGET MISSED")
-    return 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -96,3 +96,4 @@ if __name__ == "__main__":
     i_ratio = bench_import()
     ok = q_ratio <= 1.6 and i_ratio <= 1.1
     print("all targets met" if ok else "TARGET MISSED")
+    sys.exit(0 if ok else 1)
