@@ -15,7 +15,8 @@ Modules, in the direction imports flow (the mathematics never imports the presen
     images     example image, loading, PIL <-> tensor in [-1, 1], image grids
     plotting   matplotlib figures the notebooks show (imported on first use)
     widgets    ipywidgets controls: the timestep scrubber and the schedule explorer (imported on first use)
-    notebook   teaching aids: show the package's source, check an exercise (imported on first use)
+    notebook   teaching aids: show the package's source (imported on first use)
+    exercises  self-checking exercises: dh.exercises.check("NN-name", answer) (imported on first use)
 
 Nothing here seeds a random generator or changes matplotlib settings when imported.
 """
@@ -47,6 +48,7 @@ __all__ = [
     "NoiseSchedule",
     "cosine_betas",
     "example_image",
+    "exercises",
     "forward_trajectory",
     "image_grid",
     "linear_betas",
@@ -69,7 +71,7 @@ __all__ = [
 
 # The presentation layer pulls in matplotlib and ipywidgets; load it only when it is used, so that
 # `import diffusion_helpers` costs little more than `import torch`.
-_LAZY_SUBMODULES = ("notebook", "plotting", "widgets")
+_LAZY_SUBMODULES = ("exercises", "notebook", "plotting", "widgets")
 
 
 def __getattr__(name: str) -> Any:
