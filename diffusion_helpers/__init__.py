@@ -26,11 +26,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .forward import forward_trajectory, q_mean_variance, q_sample, q_step
+from .forward import MAX_TRAJECTORY_VALUES, at_timestep, forward_trajectory, q_mean_variance, q_sample, q_step
 from .images import example_image, image_grid, load_image, pil_to_tensor, tensor_to_pil
 from .schedules import (
+    MAX_NUM_TIMESTEPS,
     SCHEDULE_NAMES,
+    SCHEDULE_PARAMETERS,
     NoiseSchedule,
+    Parameter,
     cosine_betas,
     linear_betas,
     make_schedule,
@@ -44,8 +47,13 @@ from .schedules import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "MAX_NUM_TIMESTEPS",
+    "MAX_TRAJECTORY_VALUES",
     "SCHEDULE_NAMES",
+    "SCHEDULE_PARAMETERS",
     "NoiseSchedule",
+    "Parameter",
+    "at_timestep",
     "cosine_betas",
     "example_image",
     "exercises",

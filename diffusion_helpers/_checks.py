@@ -83,3 +83,17 @@ def _describe_range(minimum: int | None, maximum: int | None) -> str:
     if minimum is None:
         return f"(-inf, {maximum}]"
     return f"[{minimum}, {maximum}]"
+
+
+def check_bool(name: str, value: object) -> bool:
+    """Return ``value`` if it is a bool (``"no"`` or ``0`` are not: they would silently mean something else)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return value
+
+
+def check_generator(generator: object) -> torch.Generator | None:
+    """Return ``generator`` if it is a ``torch.Generator`` or None."""
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    return generator

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import torch
 
-from ._checks import check_float_tensor, check_int, check_noise
+from ._checks import check_float_tensor, check_generator, check_int, check_noise
 from .schedules import NoiseSchedule
 
-__all__ = ["forward_trajectory", "q_mean_variance", "q_sample", "q_step"]
+__all__ = ["MAX_TRAJECTORY_VALUES", "at_timestep", "forward_trajectory", "q_mean_variance", "q_sample", "q_step"]
 
-
+MAX_TRAJECTORY_VALUES = 2**28
+"""The most values :func:`forward_trajectory` will hold (1 GiB in float32): ``(T + 1) * x0.numel()``."""
 
 def q_step(
     x_prev: torch.Tensor,
@@ -44,13 +45,17 @@ def q_step(
         $x_t$, same shape, dtype and device as ``x_prev``.
 
     Raises:
-        TypeError: wrong types (non-float ``x_prev``, non-integer ``t``, ``noise`` of another dtype).
+        TypeError: wrong types (non-float ``x_prev``, non-integer ``t``, ``noise`` of another dtype, a
+            ``generator`` that is not a ``torch.Generator``).
         ValueError: ``t`` outside ``[1, T]``, per-sample ``t`` not matching dim 0, ``noise`` of another shape.
     """
-    x_prev, t, noise = _check_inputs("x_prev", x_prev, t, schedule, noise, minimum_t=1)
-    sqrt_alpha, sqrt_beta = _coefficients(schedule, "step", t, x_prev)
-    noise = _draw_noise(x_prev, noise, generator)
-    return _scaled_sum(sqrt_alpha, x_prev, sqrt_beta, noise)
+    x_prev, t, noise = _check_inputs("x_prev", x_prev, t, schedule, noise, generator, minimum_t=1)
+    if noise is None:
+        noise = torch.randn(x_prev.shape, generator=generator, dtype=x_prev.dtype, device=x_prev.device)
+    sqrt_alpha_t = at_timestep(schedule.alphas.sqrt(), t, x_prev)  # (), or (B, 1, ..., 1) for per-sample t
+    sqrt_beta_t = at_timestep(schedule.betas.sqrt(), t, x_prev)
+    # $x_t = \sqrt{\alpha_t}\,x_{t-1} + \sqrt{\beta_t}\,\varepsilon$  (addcmul(a, b, c) is a + b * c)
+    return torch.addcmul(sqrt_alpha_t * x_prev, sqrt_beta_t, noise)
 
 
 def q_sample(
@@ -76,15 +81,19 @@ def q_sample(
         $x_t$, same shape, dtype and device as ``x0``.
 
     Raises:
-        TypeError: wrong types (non-float ``x0``, non-integer ``t``, ``noise`` of another dtype).
+        TypeError: wrong types (non-float ``x0``, non-integer ``t``, ``noise`` of another dtype, a
+            ``generator`` that is not a ``torch.Generator``).
         ValueError: ``t`` outside ``[0, T]``, per-sample ``t`` not matching dim 0, ``noise`` of another shape.
     """
-    x0, t, noise = _check_inputs("x0", x0, t, schedule, noise, minimum_t=0)
+    x0, t, noise = _check_inputs("x0", x0, t, schedule, noise, generator, minimum_t=0)
     if isinstance(t, int) and t == 0:
         return x0.clone()
-    sqrt_alpha_bar, sqrt_one_minus_alpha_bar = _coefficients(schedule, "sample", t, x0)
-    noise = _draw_noise(x0, noise, generator)
-    return _scaled_sum(sqrt_alpha_bar, x0, sqrt_one_minus_alpha_bar, noise)
+    if noise is None:
+        noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
+    sqrt_alpha_bar_t = at_timestep(schedule.sqrt_alpha_bars, t, x0, at_zero=1.0)  # (), or (B, 1, ..., 1)
+    sqrt_one_minus_alpha_bar_t = at_timestep(schedule.sqrt_one_minus_alpha_bars, t, x0, at_zero=0.0)
+    # $x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon$  (addcmul(a, b, c) is a + b * c)
+    return torch.addcmul(sqrt_alpha_bar_t * x0, sqrt_one_minus_alpha_bar_t, noise)
 
 
 def q_mean_variance(
@@ -105,19 +114,19 @@ def q_mean_variance(
     Raises:
         TypeError, ValueError: as :func:`q_sample`.
     """
-    x0, t, _ = _check_inputs("x0", x0, t, schedule, None, minimum_t=0)
-    sqrt_alpha_bar, one_minus_alpha_bar = _coefficients(schedule, "mean_variance", t, x0)
-    mean = x0 * sqrt_alpha_bar
-    return mean, torch.as_tensor(one_minus_alpha_bar, dtype=x0.dtype, device=x0.device)
+    x0, t, _ = _check_inputs("x0", x0, t, schedule, None, None, minimum_t=0)
+    sqrt_alpha_bar_t = at_timestep(schedule.sqrt_alpha_bars, t, x0, at_zero=1.0)
+    one_minus_alpha_bar_t = at_timestep(1.0 - schedule.alpha_bars, t, x0, at_zero=0.0)
+    return sqrt_alpha_bar_t * x0, one_minus_alpha_bar_t
 
 
 def forward_trajectory(
     x0: torch.Tensor,
     schedule: NoiseSchedule,
-    generator: torch.Generator | None = None,
     noise: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    r"""One true trajectory $x_0, x_1, \dots, x_T$ of the Markov chain, step by step with :func:`q_step`.
+    r"""One true trajectory $x_0, x_1, \dots, x_T$ of the Markov chain: :func:`q_step` (Eq. 2), ``T`` times.
 
     Each step draws fresh noise, in order, so a seeded ``generator`` gives the same trajectory as calling
     :func:`q_step` ``T`` times with it. This is $O(T)$; :func:`q_sample` reaches any one $x_t$ in $O(1)$.
@@ -125,30 +134,57 @@ def forward_trajectory(
     Args:
         x0: the data, a floating tensor of any shape.
         schedule: the variance schedule, with ``T`` steps.
-        generator: the random generator for the noise.
         noise: optional $\varepsilon_1, \dots, \varepsilon_T$, shape ``(T, *x0.shape)``: step ``t`` uses ``noise[t - 1]``.
+        generator: the random generator for the noise (when ``noise`` is None).
 
     Returns:
         Tensor of shape ``(T + 1, *x0.shape)``: element ``[t]`` is $x_t$, and ``[0]`` equals ``x0``.
 
     Raises:
-        TypeError: non-float ``x0`` or ``noise``, ``schedule`` not a NoiseSchedule.
-        ValueError: ``noise`` of the wrong shape.
+        TypeError: non-float ``x0`` or ``noise``, ``schedule`` not a NoiseSchedule, a bad ``generator``.
+        ValueError: ``noise`` of the wrong shape; a trajectory of more than ``MAX_TRAJECTORY_VALUES`` values.
     """
     check_float_tensor("x0", x0)
     _check_schedule(schedule)
+    check_generator(generator)
     T = len(schedule)
+    size = (T + 1) * x0.numel()
+    if size > MAX_TRAJECTORY_VALUES:
+        raise ValueError(
+            f"a trajectory of T + 1 = {T + 1} states of {x0.numel()} values holds {size} values, more than "
+            f"MAX_TRAJECTORY_VALUES = {MAX_TRAJECTORY_VALUES}: use a smaller x0 or fewer timesteps, or q_sample"
+        )
     if noise is not None:
-        check_noise(noise, torch.empty((T, *x0.shape), dtype=x0.dtype, device=x0.device), "noise")
-    sqrt_alphas = schedule.alphas.sqrt().tolist()  # [t - 1]: sqrt(alpha_t)
-    sqrt_betas = schedule.betas.sqrt().tolist()  # [t - 1]: sqrt(beta_t)
-    trajectory = torch.empty((T + 1, *x0.shape), dtype=x0.dtype, device=x0.device)  # (T+1, *x0.shape)
+        check_noise(noise, x0.expand(T, *x0.shape), "noise")  # a view with the trajectory's shape: no copy
+    trajectory = torch.empty((T + 1, *x0.shape), dtype=x0.dtype, device=x0.device)  # (T + 1, *x0.shape)
     trajectory[0] = x0
     for t in range(1, T + 1):
-        eps = noise[t - 1] if noise is not None else _draw_noise(x0, None, generator)
-        # $x_t = \sqrt{\alpha_t} x_{t-1} + \sqrt{\beta_t} \varepsilon_t$, written straight into its slot
-        _scaled_sum(sqrt_alphas[t - 1], trajectory[t - 1], sqrt_betas[t - 1], eps, out=trajectory[t])
+        eps = None if noise is None else noise[t - 1]
+        trajectory[t] = q_step(trajectory[t - 1], t, schedule, noise=eps, generator=generator)  # Eq. 2
     return trajectory
+
+
+def at_timestep(
+    per_step: torch.Tensor, t: int | torch.Tensor, x: torch.Tensor, *, at_zero: float | None = None
+) -> torch.Tensor:
+    """Timestep ``t``'s entry ``per_step[t - 1]`` of a length-``T`` schedule tensor, ready to multiply ``x``.
+
+    Args:
+        per_step: a schedule tensor of shape ``(T,)`` such as ``schedule.sqrt_alpha_bars``.
+        t: an int, or a 1-D CPU integer tensor of per-sample timesteps (one per entry of ``x``'s dim 0).
+        x: the tensor the value will multiply; the result takes its dtype and device.
+        at_zero: the value at ``t = 0`` (for example $\\bar\\alpha_0 = 1$); without it, ``t`` must be ``>= 1``.
+
+    Returns:
+        shape ``()`` for an int ``t``; ``(B, 1, ..., 1)`` for per-sample ``t``, so it broadcasts over each sample.
+    """
+    if at_zero is not None:
+        per_step = torch.cat([per_step.new_tensor([at_zero]), per_step])  # index t now gives timestep t
+        value = per_step[t]
+    else:
+        value = per_step[t - 1]
+    value = value.to(dtype=x.dtype, device=x.device)
+    return value if isinstance(t, int) else value.view(-1, *([1] * (x.ndim - 1)))
 
 
 def _check_schedule(schedule: object) -> None:
@@ -157,11 +193,12 @@ def _check_schedule(schedule: object) -> None:
 
 
 def _check_inputs(
-    name: str, x: object, t: object, schedule: object, noise: object, *, minimum_t: int
+    name: str, x: object, t: object, schedule: object, noise: object, generator: object, *, minimum_t: int
 ) -> tuple[torch.Tensor, int | torch.Tensor, torch.Tensor | None]:
     """Check the common arguments; a tensor ``t`` comes back as a 1-D CPU ``long`` tensor."""
     x = check_float_tensor(name, x)
     _check_schedule(schedule)
+    check_generator(generator)
     assert isinstance(schedule, NoiseSchedule)
     T = len(schedule)
     if isinstance(t, torch.Tensor) and t.ndim == 0:
@@ -185,51 +222,3 @@ def _check_inputs(
     if noise is not None:
         noise = check_noise(noise, x)
     return x, t, noise
-
-
-def _coefficients(
-    schedule: NoiseSchedule, key: str, t: int | torch.Tensor, x: torch.Tensor
-) -> tuple[float | torch.Tensor, float | torch.Tensor]:
-    """Look up a pair of the schedule's coefficients (``"step"``, ``"sample"``, ``"mean_variance"``) at ``t``.
-
-    Returns floats (float64) for an int ``t``, and ``(B, 1, ..., 1)`` tensors in ``x``'s dtype and device for
-    per-sample timesteps, so that they broadcast over each sample.
-    """
-    if isinstance(t, int):
-        a, b = schedule._by_t[key][:, t].tolist()
-        return a, b
-    table = schedule._coefficient_table(key, x.dtype, x.device)  # (2, T + 1)
-    coefficients = torch.index_select(table, 1, t.to(x.device))  # (2, B): one small op for both
-    shape = (-1,) + (1,) * (x.ndim - 1)
-    return coefficients[0].view(shape), coefficients[1].view(shape)  # (B, 1, ..., 1) each
-
-
-def _scaled_sum(
-    a: float | torch.Tensor,
-    x: torch.Tensor,
-    b: float | torch.Tensor,
-    y: torch.Tensor,
-    out: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """``a * x + b * y`` with ``a``, ``b`` floats or per-sample ``(B, 1, ..., 1)`` tensors.
-
-    Written as two in-place kernels into one output (``out = a * x``, then ``out += b * y``): the naive
-    ``a * x + b * y`` allocates and streams two full-size temporaries, which costs several times more
-    (see ``benchmarks/bench_forward.py``).
-    """
-    if torch.is_grad_enabled() and (x.requires_grad or y.requires_grad):
-        # out= kernels do not support autograd: keep gradients flowing (e.g. to x0) with the plain formula
-        result = a * x + b * y
-        return result if out is None else out.copy_(result)
-    if out is None:
-        out = torch.empty_like(x)
-    torch.mul(x, a, out=out)
-    return out.addcmul_(y, b) if isinstance(b, torch.Tensor) else out.add_(y, alpha=b)
-
-
-def _draw_noise(x: torch.Tensor, noise: torch.Tensor | None, generator: torch.Generator | None) -> torch.Tensor:
-    if noise is not None:
-        return noise
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
-    return torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)

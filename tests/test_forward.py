@@ -17,6 +17,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import diffusion_helpers as dh
 from diffusion_helpers import forward_trajectory, make_schedule, q_mean_variance, q_sample, q_step
 
 T = 50
@@ -499,6 +500,33 @@ def test_generator_of_the_wrong_type_is_a_type_error(schedule, generator):
         lambda: q_sample(x0, 1, schedule, generator=generator),
         lambda: q_step(x0, 1, schedule, generator=generator),
         lambda: forward_trajectory(x0, schedule, generator=generator),
+        # checked even where no noise is drawn: a typo must not wait for the day it matters
+        lambda: q_sample(x0, 0, schedule, generator=generator),
+        lambda: q_sample(x0, 1, schedule, noise=randn(2, 3), generator=generator),
+        lambda: q_step(x0, 1, schedule, noise=randn(2, 3), generator=generator),
+        lambda: forward_trajectory(x0, schedule, noise=randn(T, 2, 3), generator=generator),
     ]:
         with pytest.raises(TypeError, match=names("generator")):
             call()
+
+
+def test_a_trajectory_too_large_to_hold_is_refused_before_allocating(schedule):
+    x0 = torch.zeros(1).expand(dh.MAX_TRAJECTORY_VALUES // T + 1)  # a view: no memory behind it
+    with pytest.raises(ValueError, match="MAX_TRAJECTORY_VALUES"):
+        forward_trajectory(x0, schedule)
+
+
+@pytest.mark.parametrize(
+    ("function", "equation"),
+    [
+        (q_sample, "torch.addcmul(sqrt_alpha_bar_t * x0, sqrt_one_minus_alpha_bar_t, noise)"),
+        (q_step, "torch.addcmul(sqrt_alpha_t * x_prev, sqrt_beta_t, noise)"),
+    ],
+)
+def test_the_shown_function_ends_with_its_equation(function, equation):
+    """Notebooks show these functions' source: the last line must be the paper's equation, not a helper."""
+    import inspect
+
+    lines = inspect.getsource(function).strip().splitlines()
+    assert lines[-1].strip() == f"return {equation}"
+    assert "$x_t = " in lines[-2]  # the LaTeX comment above it

@@ -325,17 +325,114 @@ def test_from_betas_copies_its_input():
     assert schedule.betas.tolist() == [0.1, 0.2, 0.3]
 
 
-def test_schedule_is_immutable():
+def test_schedule_attributes_are_read_only_and_params_a_copy():
     schedule = make_schedule("linear", 10)
-    for attribute in ["betas", "alpha_bars", "name", "_betas", "_alpha_bars", "new_attribute", "num_timesteps"]:
-        with pytest.raises(AttributeError, match="immutable"):
+    for attribute in ["betas", "alpha_bars", "name", "params", "num_timesteps", "zero_terminal_snr"]:
+        with pytest.raises(AttributeError):
             setattr(schedule, attribute, torch.zeros(10))
-    with pytest.raises(AttributeError, match="immutable"):
-        del schedule.betas
-    with pytest.raises(TypeError):
-        schedule.params["beta_T"] = 0.5  # a read-only mapping
+    schedule.params["beta_T"] = 0.5  # a copy: the schedule does not change
     assert schedule.params["beta_T"] == 0.02
     assert schedule.betas.tolist() == pytest.approx(ref_linear(10, 1e-4, 0.02), rel=1e-12)
+
+
+@pytest.mark.parametrize("zero_terminal_snr", [False, True])
+@pytest.mark.parametrize("name", SCHEDULE_NAMES)
+def test_schedule_survives_copy_pickle_and_a_weights_only_checkpoint(tmp_path, name, zero_terminal_snr):
+    import copy
+    import pickle
+
+    schedule = make_schedule(name, 50, zero_terminal_snr=zero_terminal_snr)
+    for clone in [copy.copy(schedule), copy.deepcopy(schedule), pickle.loads(pickle.dumps(schedule))]:
+        assert clone == schedule and clone is not schedule
+        assert torch.equal(clone.alpha_bars, schedule.alpha_bars) and clone.params == schedule.params
+    path = tmp_path / "schedule.pt"
+    torch.save({"schedule": schedule.state_dict()}, path)
+    loaded = NoiseSchedule.from_state_dict(torch.load(path, weights_only=True)["schedule"])
+    assert loaded == schedule and repr(loaded) == repr(schedule)
+    assert loaded.zero_terminal_snr is zero_terminal_snr
+
+
+def test_schedules_differ_when_any_part_differs():
+    base = make_schedule("linear", 10)
+    assert base == make_schedule("linear", 10)
+    assert base != make_schedule("linear", 11)
+    assert base != make_schedule("linear", 10, beta_T=0.03)
+    assert base != NoiseSchedule(base.betas, name="custom", params=base.params)
+    assert base != "linear"
+
+
+@pytest.mark.parametrize(
+    "state",
+    [None, {}, {"betas": torch.ones(3)}, {"betas": [0.1], "name": "x", "params": [], "zero_terminal_snr": False}],
+)
+def test_from_state_dict_refuses_what_state_dict_does_not_make(state):
+    with pytest.raises((TypeError, ValueError), match="state|betas"):
+        NoiseSchedule.from_state_dict(state)
+
+
+def test_parameter_table_defaults_are_allowed_and_sliders_inside_the_allowed_range():
+    for name, table in dh.SCHEDULE_PARAMETERS.items():
+        schedule = make_schedule(name, 100)
+        assert schedule.params == {key: spec.default for key, spec in table.items()}
+        for key, spec in table.items():
+            assert spec.slider_low <= spec.default <= spec.slider_high
+            for end in (spec.slider_low, spec.slider_high):
+                if end != spec.low or spec.low_inclusive:
+                    assert spec.check(key, end) == end
+            assert spec.slider_low > 0 or not spec.log_slider
+
+
+@pytest.mark.parametrize(
+    ("function", "kwargs", "message"),
+    [
+        (linear_betas, {"beta_1": 2.0, "beta_T": 3.0}, "beta_1"),
+        (quadratic_betas, {"beta_1": 0.1, "beta_T": 1.5}, "beta_T"),
+        (sigmoid_betas, {"beta_1": 0.3, "beta_T": 0.2}, "beta_1 <= beta_T"),
+        (cosine_betas, {"s": -0.1}, "s must"),
+        (cosine_betas, {"max_beta": 1.0}, "max_beta"),
+        (linear_betas, {"beta_1": float("nan")}, "finite"),
+    ],
+)
+def test_public_beta_functions_validate_like_make_schedule(function, kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        function(3, **kwargs)
+
+
+@pytest.mark.parametrize("function", [linear_betas, quadratic_betas, cosine_betas, sigmoid_betas, make_schedule])
+def test_huge_num_timesteps_is_refused_before_allocating(function):
+    args = ("linear", 10**9) if function is make_schedule else (10**9,)
+    with pytest.raises(ValueError, match=f"num_timesteps must be an int in \\[1, {dh.MAX_NUM_TIMESTEPS}\\]"):
+        function(*args)
+    with pytest.raises(ValueError, match="at most MAX_NUM_TIMESTEPS"):
+        NoiseSchedule(torch.full((dh.MAX_NUM_TIMESTEPS + 1,), 0.01, dtype=torch.float64))
+
+
+def test_spaced_timesteps_refuses_a_huge_request():
+    with pytest.raises(ValueError, match="num_timesteps"):
+        spaced_timesteps(10**9, 10**9)
+
+
+@pytest.mark.parametrize("flag", ["no", 0, 1, None, np.bool_(True)])
+def test_zero_terminal_snr_must_be_a_bool(flag):
+    with pytest.raises(TypeError, match="zero_terminal_snr must be True or False"):
+        make_schedule("linear", 10, zero_terminal_snr=flag)
+    with pytest.raises(TypeError, match="zero_terminal_snr must be True or False"):
+        NoiseSchedule(torch.full((3,), 0.1, dtype=torch.float64), zero_terminal_snr=flag)
+
+
+def test_terminal_health_of_a_schedule_that_adds_no_noise_has_infinite_snr():
+    schedule = NoiseSchedule.from_betas([1e-20] * 5)  # 1 - 1e-20 rounds to 1 in float64
+    health = dh.terminal_health(schedule)
+    assert health["snr_T"] == math.inf and health["sqrt_alpha_bar_T"] == 1.0 and not health["ok"]
+
+
+def test_rescale_blames_the_parameter_when_alpha_bar_underflows_before_T():
+    schedule = make_schedule("linear", 1000, beta_1=0.5, beta_T=0.9)  # alpha_bar_t underflows to 0 early
+    assert float(schedule.alpha_bars[-2]) == 0.0
+    with pytest.raises(ValueError, match="beta_T"):
+        rescale_zero_terminal_snr(schedule)
+    with pytest.raises(ValueError, match="beta_T"):
+        make_schedule("linear", 1000, beta_1=0.5, beta_T=0.9, zero_terminal_snr=True)
 
 
 PROPERTIES = ["betas", "alphas", "alpha_bars", "sqrt_alpha_bars", "sqrt_one_minus_alpha_bars", "snr", "log_snr"]
