@@ -13,18 +13,21 @@ from __future__ import annotations
 import http.server
 import io
 import ipaddress
+import os
 import socket
+import struct
 import threading
 import time
+import zlib
 
 import matplotlib.cbook
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 from torchvision.transforms.functional import to_pil_image, to_tensor
 
-from diffusion_helpers import example_image, image_grid, load_image, pil_to_tensor, tensor_to_pil
+from diffusion_helpers import example_image, image_grid, images, load_image, pil_to_tensor, tensor_to_pil
 
 # ------------------------------------------------------------------------------------- network guards
 
@@ -178,6 +181,65 @@ def closed_port_url():
     port = probe.getsockname()[1]
     probe.close()
     return f"http://127.0.0.1:{port}/image.png"
+
+
+@pytest.fixture
+def slow_server():
+    """Answers every request one byte every 50 ms, forever: ``url("headers")`` drips the status line and headers,
+    ``url("body")`` sends the headers at once, then drips a body it announces as 1 MB."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.1)
+    stop = threading.Event()
+    served: list[socket.socket] = []
+
+    def drip(connection: socket.socket) -> None:
+        request = connection.recv(65536).decode("latin-1")
+        head = b"HTTP/1.0 200 OK\r\nContent-Type: image/png\r\n"
+        if "/body" in request:
+            connection.sendall(head + b"Content-Length: 1000000\r\n\r\n")
+            pending = iter(lambda: b"x", None)  # the body: "x" forever
+        else:
+            pending = iter(head + b"X-Slow: " + b"a" * 60000)  # a header that never ends in time
+        for byte in pending:
+            if stop.wait(0.05):
+                break
+            try:
+                connection.sendall(byte if isinstance(byte, bytes) else bytes([byte]))
+            except OSError:  # the client hung up
+                break
+        connection.close()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                connection = listener.accept()[0]
+            except OSError:
+                continue
+            served.append(connection)
+            threading.Thread(target=drip, args=(connection,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield lambda kind: f"http://127.0.0.1:{listener.getsockname()[1]}/{kind}"
+    stop.set()
+    thread.join(timeout=5)
+    listener.close()
+    assert served, "the client never connected: the deadline test would not have tested a slow server"
+
+
+def png_bytes_raw(levels: np.ndarray, colour_type: int, bit_depth: int = 16) -> bytes:
+    """A PNG written by hand (RFC 2083), independent of Pillow's encoder: ``levels`` (H, W, C) unsigned ints."""
+    height, width = levels.shape[:2]
+    dtype = ">u2" if bit_depth == 16 else "u1"
+    rows = b"".join(b"\x00" + row.astype(dtype).tobytes() for row in levels.reshape(height, -1))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 # ------------------------------------------------------------------------------------------ example_image
@@ -549,3 +611,331 @@ def test_load_image_rejects_unbounded_download_limits(kwargs, error, name):
     # Checked before any connection: a download without a finite timeout or size cap is never started.
     with pytest.raises(error, match=name):
         load_image("http://127.0.0.1:9/never-contacted.png", **kwargs)
+
+
+# ------------------------------------------------------------- load_image: an overall deadline (issue 10)
+
+
+@pytest.mark.parametrize("kind", ["headers", "body"])
+def test_load_image_slow_server_hits_the_overall_deadline(slow_server, kind):
+    # One byte every 50 ms never trips a per-read timeout of 0.5 s: only a deadline on the whole download ends it.
+    start = time.monotonic()
+    with pytest.raises(ConnectionError, match=r"within timeout=0\.5 s") as error:
+        load_image(slow_server(kind), timeout=0.5)
+    elapsed = time.monotonic() - start
+    assert 0.45 <= elapsed < 3, elapsed  # the deadline, plus scheduling slack on a busy machine
+    assert "example_image" in str(error.value)
+
+
+def test_load_image_deadline_stops_the_download_thread(slow_server):
+    with pytest.raises(ConnectionError):
+        load_image(slow_server("body"), timeout=0.3)
+    deadline = time.monotonic() + 5
+    while any(t.name == "load_image download" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "load_image download" for t in threading.enumerate()), "the download thread lingers"
+
+
+def test_load_image_deadline_counts_the_whole_download_not_each_read(server, monkeypatch):
+    # A download of many quick reads that together take longer than the timeout is refused.
+    image = random_rgb(16, 16, seed=9)
+    server.routes["/quick.png"] = (200, png_bytes(image), "length")
+    import urllib3.response
+
+    real_read1 = urllib3.response.HTTPResponse.read1
+
+    def slow_read1(self, *args, **kwargs):
+        time.sleep(0.2)
+        return real_read1(self, 10) if args or kwargs else real_read1(self)
+
+    monkeypatch.setattr(urllib3.response.HTTPResponse, "read1", slow_read1)
+    with pytest.raises(ConnectionError, match=r"timeout=0\.5 s"):
+        load_image(server.url("/quick.png"), timeout=0.5)
+
+
+# ------------------------------------------------------------------- load_image: which strings are URLs
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "ftp://example.com/a.png",
+        "file:///etc/hostname",
+        "FILE://localhost/a.png",
+        "gopher://x",
+        "data:image/png;base64,AA",
+        "s3://bucket/key.png",
+        "javascript:alert(1)",
+    ],
+)
+def test_load_image_other_url_schemes_are_refused_naming_http_and_https(source):
+    with pytest.raises(ValueError, match=r"http:// and https://") as error:
+        load_image(source)
+    assert "scheme" in str(error.value) and "no image file" not in str(error.value)
+
+
+def test_load_image_a_file_whose_name_looks_like_a_scheme_is_still_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    random_rgb(4, 4).save(tmp_path / "notes:v2.png", format="PNG")
+    assert load_image("notes:v2.png", size=4).size == (4, 4)
+    # a drive letter is not a scheme
+    with pytest.raises(FileNotFoundError, match="C:/pictures"):
+        load_image("C:/pictures/a.png")
+
+
+@pytest.mark.parametrize("url", ["HTTP://127.0.0.1:{port}/x.png", "Https://127.0.0.1:{port}/x.png"])
+def test_load_image_http_schemes_are_case_insensitive(url, closed_port_url):
+    port = closed_port_url.split(":")[2].split("/")[0]
+    with pytest.raises(ConnectionError, match="example_image"):
+        load_image(url.format(port=port), timeout=2)
+
+
+@pytest.mark.parametrize("url", ["http:example.com", "http://127.0.0.1:99999/a.png", "http://[::1/a.png", "https://"])
+def test_load_image_malformed_http_urls_are_value_errors(url):
+    with pytest.raises(ValueError, match="URL"):
+        load_image(url, timeout=2)
+
+
+# ---------------------------------------------------------------- load_image: a file's size is capped
+
+
+def test_load_image_refuses_a_large_file_before_reading_it(tmp_path, monkeypatch):
+    path = tmp_path / "huge.png"
+    with path.open("wb") as file:
+        file.truncate(3 * 2**30)  # a sparse 3 GB file: costs no disk, and no memory unless read
+    monkeypatch.setattr(type(path), "read_bytes", lambda self: pytest.fail("read the whole file"))
+    start = time.process_time()
+    with pytest.raises(ValueError, match=rf"3221225472 bytes, more than max_bytes={images.DEFAULT_MAX_BYTES}"):
+        load_image(path)
+    assert time.process_time() - start < 1.0
+
+
+def test_load_image_file_at_the_size_limit(tmp_path):
+    path = tmp_path / "small.png"
+    data = png_bytes(random_rgb(8, 8, seed=2))
+    path.write_bytes(data)
+    assert load_image(path, size=8, max_bytes=len(data)).size == (8, 8)
+    with pytest.raises(ValueError, match=rf"max_bytes={len(data) - 1}"):
+        load_image(path, size=8, max_bytes=len(data) - 1)
+
+
+def test_load_image_file_that_reports_no_size_is_still_capped():
+    # /proc files report size 0 and can be read on: the cap counts the bytes actually read
+    path = "/proc/self/maps"
+    if not os.path.isfile(path) or os.stat(path).st_size != 0:
+        pytest.skip("needs a Linux /proc file that reports size 0")
+    with pytest.raises(ValueError, match="larger than max_bytes=100"):
+        load_image(path, max_bytes=100)
+
+
+# ------------------------------------------------------------------------- decoding as a viewer shows it
+
+
+def ramp16(height: int = 16, width: int = 24) -> np.ndarray:
+    """Every 16-bit level range covered: 0, 65535, and values that round both ways when scaled to 8 bits."""
+    levels = np.linspace(0, 65535, height * width).round().astype(np.uint16).reshape(height, width)
+    levels[0, :4] = [0, 128, 129, 65535]  # 128/257 rounds to 0, 129/257 to 1
+    return levels
+
+
+def expected_8bit(levels: np.ndarray) -> np.ndarray:
+    return np.floor(levels.astype(np.float64) * 255 / 65535 + 0.5).astype(np.uint8)  # nearest 8-bit level
+
+
+def test_16_bit_grey_png_is_scaled_not_clipped_to_white(tmp_path):
+    levels = ramp16()
+    path = tmp_path / "grey16.png"
+    path.write_bytes(png_bytes_raw(levels[:, :, None], colour_type=0))
+    assert Image.open(path).mode.startswith("I")  # Pillow decodes it as a 16-bit (or 32-bit) integer image
+    loaded = pixels(load_image(path, size=16))  # the center 16x16 square, at its own size
+    expected = expected_8bit(levels)[:, 4:20]
+    assert np.array_equal(loaded, np.repeat(expected[:, :, None], 3, axis=2))
+    assert loaded.mean() < 200  # not the white picture convert("RGB") gave
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I;16B", "I"])
+def test_pil_to_tensor_scales_16_bit_levels(mode):
+    levels = ramp16()
+    byte_order = {"I;16": "<u2", "I;16B": ">u2", "I": "<i4"}[mode]  # (Pillow's own convert to I;16B clips)
+    image = Image.frombytes(mode, (24, 16), levels.astype(byte_order).tobytes())
+    assert image.mode == mode
+    x = pil_to_tensor(image)
+    reference = torch.from_numpy(expected_8bit(levels)).double() / 255 * 2 - 1  # Sec. 3.3, from 8-bit levels
+    assert x.shape == (3, 16, 24) and torch.allclose(x.double(), reference.expand(3, -1, -1), atol=1e-6)
+
+
+def test_16_bit_rgb_and_grey_alpha_pngs(tmp_path):
+    rng = np.random.default_rng(0)
+    rgb16 = rng.integers(0, 65536, size=(8, 8, 3)).astype(np.uint16)
+    path = tmp_path / "rgb16.png"
+    path.write_bytes(png_bytes_raw(rgb16, colour_type=2))
+    # Pillow keeps the high byte of each 16-bit level: within one 8-bit step of the exact scaling
+    assert np.abs(pixels(load_image(path, size=8)).astype(int) - expected_8bit(rgb16)).max() <= 1
+    grey_alpha = np.stack([rgb16[..., 0], np.full((8, 8), 65535, np.uint16)], axis=2)  # opaque
+    path = tmp_path / "la16.png"
+    path.write_bytes(png_bytes_raw(grey_alpha, colour_type=4))
+    expected = np.repeat(expected_8bit(rgb16[..., 0])[:, :, None], 3, axis=2)
+    assert np.abs(pixels(load_image(path, size=8)).astype(int) - expected).max() <= 1
+
+
+@pytest.mark.parametrize(
+    ("image", "pattern"),
+    [
+        (Image.fromarray(np.array([[-5, 10]], dtype=np.int32)), r"values in \[-5, 10\]"),
+        (Image.fromarray(np.array([[0, 70000]], dtype=np.int32)), r"\[0, 65535\]"),
+        (Image.fromarray(np.array([[0.0, 0.5]], dtype=np.float32)), "mode F"),
+    ],
+)
+def test_images_without_a_defined_range_are_refused(tmp_path, image, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        pil_to_tensor(image)
+    path = tmp_path / "odd.tiff"
+    image.save(path)
+    with pytest.raises(ValueError, match="odd.tiff"):
+        load_image(path)
+
+
+EXIF_ORIENTATIONS = {  # EXIF tag 274 -> what a viewer does to the stored (H, W, 3) pixels
+    1: lambda a: a,
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.transpose(1, 0, 2),
+    6: lambda a: np.rot90(a, -1),  # rotate 90 degrees clockwise: a phone held upright
+    7: lambda a: np.rot90(a, -1)[::-1],
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+@pytest.mark.parametrize("orientation", sorted(EXIF_ORIENTATIONS))
+def test_load_image_applies_the_exif_orientation(tmp_path, orientation):
+    stored = random_rgb(30, 20, seed=orientation)  # 30 wide, 20 high
+    exif = Image.Exif()
+    exif[274] = orientation
+    path = tmp_path / f"phone-{orientation}.png"
+    stored.save(path, exif=exif)
+    upright = np.ascontiguousarray(EXIF_ORIENTATIONS[orientation](pixels(stored)))
+    height, width = upright.shape[:2]
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    assert np.array_equal(pixels(load_image(path, size=side)), upright[top : top + side, left : left + side])
+
+
+def test_transparent_pixels_are_composited_on_white_not_black(tmp_path):
+    rgba = np.zeros((2, 3, 4), dtype=np.uint8)  # hidden colour black everywhere
+    rgba[0, 0] = (200, 100, 0, 255)  # opaque
+    rgba[0, 1] = (0, 0, 0, 0)  # transparent
+    rgba[0, 2] = (0, 0, 0, 128)  # half-transparent black
+    rgba[1] = (10, 20, 30, 64)
+    image = Image.fromarray(rgba, mode="RGBA")
+    alpha = rgba[..., 3:].astype(float) / 255
+    white = rgba[..., :3] * alpha + 255 * (1 - alpha)  # "over" compositing on white
+    shown = np.asarray(tensor_to_pil(pil_to_tensor(image))).astype(int)
+    assert np.abs(shown - white).max() <= 1
+    assert shown[0, 1].tolist() == [255, 255, 255]
+    path = tmp_path / "logo.png"
+    image.save(path)
+    red = rgba[..., :3] * alpha + np.array([255, 0, 0]) * (1 - alpha)
+    loaded = pixels(load_image(path, size=2, background=(255, 0, 0))).astype(int)
+    assert np.abs(loaded - red[:, :2]).max() <= 1  # center square: columns 0..1 of 3 (left = 0)
+
+
+@pytest.mark.parametrize("mode", ["LA", "PA", "La", "RGBa", "RGBA"])
+def test_every_alpha_mode_is_composited(mode):
+    bands = len(mode)
+    image = Image.frombytes(mode, (2, 2), bytes(4 * bands))  # every band 0: black and fully transparent
+    assert (pil_to_tensor(image) == 1).all(), mode  # white, not black
+
+
+def test_palette_and_colour_key_transparency_are_composited(tmp_path):
+    palette = Image.new("P", (2, 1))
+    palette.putpalette([0, 0, 0, 0, 255, 0] + [0] * 762)
+    palette.putpixel((0, 0), 0)
+    palette.putpixel((1, 0), 1)
+    palette.info["transparency"] = 0  # palette entry 0 (black) is transparent
+    path = tmp_path / "palette.png"
+    palette.save(path, transparency=0)
+    assert pixels(load_image(path, size=1))[0, 0].tolist() == [255, 255, 255]
+    assert pil_to_tensor(Image.open(path))[:, 0, 1].tolist() == [-1.0, 1.0, -1.0]
+    keyed = Image.new("RGB", (1, 1), (0, 0, 0))
+    path = tmp_path / "keyed.png"
+    keyed.save(path, transparency=(0, 0, 0))  # a tRNS colour key
+    assert pixels(load_image(path, size=1))[0, 0].tolist() == [255, 255, 255]
+
+
+@pytest.mark.parametrize(
+    ("mode", "tolerance"), [("1", None), ("L", 0), ("P", 0), ("CMYK", 0), ("YCbCr", 3), ("HSV", 6)]
+)
+def test_other_modes_decode_to_the_same_picture(tmp_path, mode, tolerance):
+    original = random_rgb(12, 12, seed=7)
+    if mode == "1":
+        original = original.convert("1").convert("RGB")  # black and white survive exactly
+        tolerance = 0
+    converted = original.convert(mode)
+    expected = pixels(converted.convert("RGB")) if mode in ("L", "P") else pixels(original)
+    assert np.abs(pixels(tensor_to_pil(pil_to_tensor(converted))).astype(int) - expected).max() <= tolerance
+    if mode in ("1", "L", "P", "CMYK"):  # the modes a file can hold losslessly
+        path = tmp_path / f"image-{mode}.tiff"
+        converted.save(path)
+        assert np.abs(pixels(load_image(path, size=12)).astype(int) - expected).max() <= tolerance
+
+
+@pytest.mark.parametrize(
+    "error", [NotImplementedError("codec"), AttributeError("no attr"), struct.error("bad"), IndexError("i"),
+              KeyError("k"), TypeError("t"), ZeroDivisionError("z"), EOFError("eof"), OSError("io")]
+)
+def test_decoder_crashes_become_value_errors_naming_the_source(tmp_path, monkeypatch, error):
+    path = tmp_path / "broken.png"
+    random_rgb(4, 4).save(path)
+
+    def crash(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(Image.Image, "load", crash)
+    with pytest.raises(ValueError, match=rf"broken\.png is not an image Pillow can read \({type(error).__name__}"):
+        load_image(path)
+
+
+def test_broken_exif_is_a_value_error(tmp_path, monkeypatch):
+    path = tmp_path / "exif.png"
+    random_rgb(4, 4).save(path)
+    monkeypatch.setattr(ImageOps, "exif_transpose", lambda image: (_ for _ in ()).throw(SyntaxError("bad EXIF")))
+    with pytest.raises(ValueError, match=r"exif\.png .*SyntaxError"):
+        load_image(path)
+
+
+# ------------------------------------------------------------------------------ image_grid: bounded output
+
+
+def test_image_grid_refuses_a_huge_grid_before_allocating():
+    start = time.process_time()
+    with pytest.raises(ValueError, match=rf"MAX_GRID_PIXELS={images.MAX_GRID_PIXELS}.*padding=100000000"):
+        image_grid([Image.new("RGB", (2, 2))] * 2, padding=10**8)
+    assert time.process_time() - start < 0.5
+    assert image_grid([Image.new("RGB", (2, 2))], padding=10**8).size == (2, 2)  # one image: no padding at all
+
+
+def test_image_grid_pixel_limit_is_inclusive(monkeypatch):
+    monkeypatch.setattr(images, "MAX_GRID_PIXELS", (2 + 3 + 2) * 2)  # two 2x2 tiles, 3 pixels apart
+    assert image_grid([Image.new("RGB", (2, 2))] * 2, padding=3).size == (7, 2)
+    with pytest.raises(ValueError, match="MAX_GRID_PIXELS"):
+        image_grid([Image.new("RGB", (2, 2))] * 2, padding=4)
+
+
+def test_image_grid_composites_transparent_and_scales_16_bit_items():
+    transparent = Image.new("RGBA", (2, 2), (0, 0, 0, 0))
+    grey16 = Image.fromarray(np.full((2, 2), 65535, dtype=np.uint16))
+    assert (pixels(image_grid([transparent, grey16], padding=0)) == 255).all()
+
+
+@pytest.mark.parametrize(
+    ("background", "error"),
+    [((256, 0, 0), ValueError), ((0, 0), TypeError), ("white", TypeError), ((0.5, 0, 0), TypeError), (None, TypeError)],
+)
+def test_background_colour_is_checked(background, error, tmp_path):
+    with pytest.raises(error, match="background"):
+        image_grid([Image.new("RGB", (2, 2))], background=background)
+    path = tmp_path / "ok.png"
+    random_rgb(2, 2).save(path)
+    with pytest.raises(error, match="background"):
+        load_image(path, background=background)
