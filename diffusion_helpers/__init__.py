@@ -14,6 +14,7 @@ Modules, in the direction imports flow (the mathematics never imports the presen
     forward    the forward process: q_step (Eq. 2), q_sample (Eq. 4), forward_trajectory
     images     example image, loading, PIL <-> tensor in [-1, 1], image grids
     plotting   matplotlib figures the notebooks show (imported on first use)
+    plotting_training  figures of training and sampling on 2-D data (imported on first use)
     widgets    ipywidgets controls: the timestep scrubber and the schedule explorer (imported on first use)
     notebook   teaching aids: show the package's source (imported on first use)
     exercises  self-checking exercises: dh.exercises.check("NN-name", answer) (imported on first use)
@@ -65,6 +66,7 @@ __all__ = [
     "notebook",
     "pil_to_tensor",
     "plotting",
+    "plotting_training",
     "q_mean_variance",
     "q_sample",
     "q_step",
@@ -79,7 +81,7 @@ __all__ = [
 
 # The presentation layer pulls in matplotlib and ipywidgets; load it only when it is used, so that
 # `import diffusion_helpers` costs little more than `import torch`.
-_LAZY_SUBMODULES = ("exercises", "notebook", "plotting", "widgets")
+_LAZY_SUBMODULES = ("exercises", "notebook", "plotting", "plotting_training", "widgets")
 
 
 def __getattr__(name: str) -> Any:
