@@ -1,100 +1,43 @@
 """Build the static course site into site/_build/html: what `make site` runs.
 
-Three steps, each safe to repeat:
+Two steps, each safe to repeat:
 
-1. Vendor the JavaScript and fonts the pages need offline. `npm ci` installs what
-   site/package-lock.json pins (@jupyter-widgets/html-manager, requirejs, font-awesome 4) into a
-   temporary folder, and the files the site serves are copied to site/_static/vendor/ (git-ignored).
-   A hash of the lock file is kept there, so this runs again only when the lock file changes.
-   MathJax needs no step: the Python package sphinx-mathjax-offline ships it.
-2. Sync the Sphinx source folder site/_build/src: site/index.md, site/api.md, site/series.csv, every
-   notebooks/NN_*.ipynb and imgs/ (which notebooks may reference as ../imgs/). Only files whose bytes
-   changed are copied, so an incremental build re-reads just those; a file that no longer exists in the
-   repository is removed from it too, so no stale notebook is ever published.
-3. Run Sphinx (configuration: site/conf.py) with warnings as errors (-W --keep-going), then check that
+1. Sync the Sphinx source folder site/_build/src: site/index.md, site/api.md, every
+   notebooks/NN_*.ipynb, imgs/ (which notebooks may reference as ../imgs/), and series.md, the series
+   table that scripts/series.py makes from site/series.csv and the notebooks' headings (index.md
+   includes it). Only files whose bytes changed are written, so an incremental build re-reads just
+   those; a file that no longer exists in the repository is removed too, so no stale notebook is
+   ever published.
+2. Run Sphinx (configuration: site/conf.py) with warnings as errors (-W --keep-going), then check that
    no page loads a script, stylesheet, image or font from another host.
 
-The notebooks are not executed: the site shows their committed outputs.
+The notebooks are not executed: the site shows their committed outputs. The JavaScript the pages need
+offline is committed in site/_static/vendor/ (refreshed by `make vendor`, the one step that needs npm).
 
 Usage: python scripts/build_site.py [--notebooks DIR] [--series CSV] [--build-dir DIR] [--fresh]
-(--fresh re-reads every page, e.g. after editing the code in site/conf.py; the other options build a
-trial site from notebooks outside the repository).
+(--fresh re-reads every page, e.g. after editing site/conf.py; the other options build a trial site
+from notebooks outside the repository).
 """
 
 from __future__ import annotations
 
 import argparse
 import filecmp
-import hashlib
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+import series
 
 REPO = Path(__file__).resolve().parent.parent
 SITE = REPO / "site"
 VENDOR = SITE / "_static" / "vendor"
-LOCK = SITE / "package-lock.json"
-STAMP = VENDOR / ".package-lock.sha256"
-NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+# The committed files site/conf.py names in nb_ipywidgets_js.
+VENDORED = ("requirejs/require.js", "html-manager/embed-amd.js")
 PAGES = ("index.md", "api.md")
-
-# node_modules path -> path under site/_static/vendor/ (site/conf.py refers to these)
-VENDOR_FILES = {
-    "requirejs/require.js": "requirejs/require.js",
-    "requirejs/package.json": "requirejs/package.json",
-    "@jupyter-widgets/html-manager/dist/embed-amd.js": "html-manager/embed-amd.js",
-    "@jupyter-widgets/html-manager/package.json": "html-manager/package.json",
-    "font-awesome/css/font-awesome.min.css": "font-awesome/css/font-awesome.min.css",
-    "font-awesome/package.json": "font-awesome/package.json",
-}
-# node_modules folder -> (file patterns, folder under site/_static/vendor/). The embed bundle loads its
-# icon fonts (Font Awesome 5) from the folder it is served from; font-awesome.min.css from ../fonts/.
-VENDOR_GLOBS = {
-    "@jupyter-widgets/html-manager/dist": (
-        ("*.woff2", "*.woff", "*.ttf", "*.eot", "*.svg", "*.LICENSE.txt"),
-        "html-manager",
-    ),
-    "font-awesome/fonts": (("fontawesome-webfont.*",), "font-awesome/fonts"),
-}
-
-
-def vendor() -> None:
-    """Fill site/_static/vendor/ from npm, pinned by site/package-lock.json (skipped when up to date)."""
-    digest = hashlib.sha256(LOCK.read_bytes() + (SITE / "package.json").read_bytes()).hexdigest()
-    wanted = [VENDOR / target for target in VENDOR_FILES.values()]
-    if STAMP.exists() and STAMP.read_text().strip() == digest and all(path.exists() for path in wanted):
-        return
-    npm = shutil.which("npm")
-    if npm is None:
-        sys.exit(
-            "build_site.py: npm is needed once, to fetch the JavaScript that site/package-lock.json pins "
-            "into site/_static/vendor/ (install Node.js, or copy that folder from a machine that has it)."
-        )
-    print("vendoring JavaScript from npm (site/package-lock.json) into site/_static/vendor/", flush=True)
-    with tempfile.TemporaryDirectory(prefix="site-npm-") as tmp:
-        shutil.copy2(SITE / "package.json", tmp)
-        shutil.copy2(LOCK, tmp)
-        subprocess.run(
-            [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"],
-            cwd=tmp,
-            check=True,
-        )
-        modules = Path(tmp) / "node_modules"
-        if VENDOR.exists():
-            shutil.rmtree(VENDOR)
-        for source, target in VENDOR_FILES.items():
-            (VENDOR / target).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(modules / source, VENDOR / target)
-        for folder, (patterns, target) in VENDOR_GLOBS.items():
-            (VENDOR / target).mkdir(parents=True, exist_ok=True)
-            for pattern in patterns:
-                for path in (modules / folder).glob(pattern):
-                    shutil.copy2(path, VENDOR / target / path.name)
-    STAMP.write_text(digest + "\n")
 
 
 def sync_file(source: Path, target: Path) -> None:
@@ -124,12 +67,25 @@ def sync_tree(sources: list[Path], source_root: Path, target_root: Path) -> None
                 path.rmdir()
 
 
-def sync_sources(src: Path, notebooks: Path, series: Path) -> list[Path]:
+def write_file(text: str, target: Path) -> None:
+    """Write text to target unless target already holds it (see sync_file)."""
+    if target.exists() and target.read_text(encoding="utf-8") == text:
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+
+
+def sync_sources(src: Path, notebooks: Path, series_csv: Path) -> list[Path]:
+    """Fill src with the pages, the series table, the notebooks and imgs/; returns the notebooks.
+
+    Raises:
+        ValueError: the series table cannot be made (a notebook without a row, ...).
+    """
     src.mkdir(parents=True, exist_ok=True)
     for page in PAGES:
         sync_file(SITE / page, src / page)
-    sync_file(series, src / "series.csv")
-    found = sorted(notebooks.glob(NOTEBOOK_GLOB))
+    write_file(series.markdown_table(series.series_rows(notebooks, series_csv)), src / "series.md")
+    found = sorted(notebooks.glob(series.NOTEBOOK_GLOB))
     sync_tree(found, notebooks, src / "notebooks")
     imgs = REPO / "imgs"
     sync_tree([p for p in imgs.rglob("*") if p.is_file()] if imgs.exists() else [], imgs, src / "imgs")
@@ -165,16 +121,26 @@ def external_assets(html_dir: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notebooks", type=Path, default=REPO / "notebooks", help="folder of NN_*.ipynb")
-    parser.add_argument("--series", type=Path, default=SITE / "series.csv", help="notebook,teaches,minutes table")
+    parser.add_argument("--series", type=Path, default=series.SERIES_CSV, help="notebook,teaches,minutes table")
     parser.add_argument("--build-dir", type=Path, default=SITE / "_build", help="holds src/, doctrees/, html/")
     parser.add_argument("--fresh", action="store_true", help="rebuild every page from scratch")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
-    vendor()
+    missing = [name for name in VENDORED if not (VENDOR / name).is_file()]
+    if missing:
+        print(
+            f"build_site.py: site/_static/vendor/ lacks {', '.join(missing)} (committed; `make vendor`)",
+            file=sys.stderr,
+        )
+        return 1
     build = args.build_dir.resolve()
     src, html, doctrees = build / "src", build / "html", build / "doctrees"
-    found = sync_sources(src, args.notebooks.resolve(), args.series.resolve())
+    try:
+        found = sync_sources(src, args.notebooks.resolve(), args.series.resolve())
+    except ValueError as error:
+        print(f"build_site.py: {error}", file=sys.stderr)
+        return 1
     print(f"building the site from {len(found)} notebook(s) in {args.notebooks}", flush=True)
     command = [sys.executable, "-m", "sphinx", "-b", "html", "-W", "--keep-going", "-q"]
     command += ["-c", str(SITE), "-d", str(doctrees)]
