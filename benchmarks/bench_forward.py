@@ -6,9 +6,9 @@ Targets (issue 2):
 - ``import diffusion_helpers`` adds at most 10% to ``import torch``.
 
 Method: after a warm-up, the candidates run interleaved, round-robin, so that both see the same machine
-state; we report the median of the per-round ratios. The naive ``a * x0 + b * noise`` (what diffusers' ``add_noise`` does) runs in
-its own round-robin with the floor, because the two temporaries it frees change how the allocator
-serves the next large tensor.
+state; we report the median of the per-round ratios. The naive ``a * x0 + b * noise`` (what diffusers'
+``add_noise`` does) runs in its own round-robin with the floor, because the two temporaries it frees change
+how the allocator serves the next large tensor.
 
 Run: ``make bench`` (or ``.venv/bin/python benchmarks/bench_forward.py``).
 """
@@ -59,13 +59,16 @@ def bench_q_sample() -> float:
 
     fast = paired_times({"floor": lambda: x0 + noise, "q_sample": lambda: dh.q_sample(x0, t, schedule, noise=noise)})
     naive = paired_times({"floor": lambda: x0 + noise, "naive": lambda: a * x0 + b * noise})
-    print(f"q_sample, batch {tuple(x0.shape)} float32, per-sample t, {torch.get_num_threads()} threads, {ROUNDS} rounds")
+    print(
+        f"q_sample, batch {tuple(x0.shape)} float32, per-sample t, {torch.get_num_threads()} threads, {ROUNDS} rounds"
+    )
     print(f"  {'':34s}{'median ms':>10s}{'x floor':>9s}   (median of the per-round ratios)")
     print(f"  {'x0 + noise (floor)':34s}{statistics.median(fast['floor']) * 1e3:10.3f}{1:9.2f}")
     ratio = paired_ratio(fast, "q_sample")
     print(f"  {'q_sample':34s}{statistics.median(fast['q_sample']) * 1e3:10.3f}{ratio:9.2f}   target <= 1.60")
     naive_ratio = paired_ratio(naive, "naive")
-    print(f"  {'a * x0 + b * noise (naive)':34s}{statistics.median(naive['naive']) * 1e3:10.3f}{naive_ratio:9.2f}   (reference)")
+    naive_ms = statistics.median(naive["naive"]) * 1e3
+    print(f"  {'a * x0 + b * noise (naive)':34s}{naive_ms:10.3f}{naive_ratio:9.2f}   (reference)")
     return ratio
 
 
