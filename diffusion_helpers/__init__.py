@@ -12,6 +12,8 @@ Timestep convention (one convention, everywhere in this package):
 Modules, in the direction imports flow (the mathematics never imports the presentation layer):
     schedules  variance schedules beta_t and what follows from them (alpha_t, alpha_bar_t, SNR)
     forward    the forward process: q_step (Eq. 2), q_sample (Eq. 4), forward_trajectory
+    reverse    the posterior q(x_{t-1} | x_t, x_0) (Eq. 6-7), x_0 <-> eps, the reverse mean (Eq. 11), one step
+    sampling   the DDPM sampler (Algorithm 2), and the exact noise predictor of Gaussian data
     images     example image, loading, PIL <-> tensor in [-1, 1], image grids
     plotting   matplotlib figures the notebooks show (imported on first use)
     plotting_training  figures of training and sampling on 2-D data (imported on first use)
@@ -29,6 +31,15 @@ from typing import Any
 
 from .forward import MAX_TRAJECTORY_VALUES, at_timestep, forward_trajectory, q_mean_variance, q_sample, q_step
 from .images import example_image, image_grid, load_image, pil_to_tensor, tensor_to_pil
+from .reverse import (
+    REVERSE_VARIANCES,
+    p_mean_from_eps,
+    p_sample_step,
+    predict_eps,
+    predict_x0,
+    q_posterior_mean_variance,
+)
+from .sampling import ddpm_sample, gaussian_eps_model
 from .schedules import (
     MAX_NUM_TIMESTEPS,
     SCHEDULE_NAMES,
@@ -50,24 +61,32 @@ __version__ = "0.1.0"
 __all__ = [
     "MAX_NUM_TIMESTEPS",
     "MAX_TRAJECTORY_VALUES",
+    "REVERSE_VARIANCES",
     "SCHEDULE_NAMES",
     "SCHEDULE_PARAMETERS",
     "NoiseSchedule",
     "Parameter",
     "at_timestep",
     "cosine_betas",
+    "ddpm_sample",
     "example_image",
     "exercises",
     "forward_trajectory",
+    "gaussian_eps_model",
     "image_grid",
     "linear_betas",
     "load_image",
     "make_schedule",
     "notebook",
+    "p_mean_from_eps",
+    "p_sample_step",
     "pil_to_tensor",
     "plotting",
     "plotting_training",
+    "predict_eps",
+    "predict_x0",
     "q_mean_variance",
+    "q_posterior_mean_variance",
     "q_sample",
     "q_step",
     "quadratic_betas",
