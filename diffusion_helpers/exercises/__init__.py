@@ -159,10 +159,12 @@ def prediction(
 def mistake(message: str, *, gives: Callable[[], Any] | None = None, when: Callable[[Any], Any] | None = None) -> Mistake:
     r"""A diagnosis: ``message`` if the answer is what a typical mistake produces.
 
-    Give exactly one of:
+    Args:
+        message: what the student is told when the answer matches the mistake.
         gives: computes the value the mistake produces (e.g. $\bar\alpha_T$ where $\sqrt{\bar\alpha_T}$ is
             asked); the answer is recognised when it matches that value with the exercise's tolerances.
-        when: a test of the answer itself (``lambda answer: answer < 0``).
+        when: a test of the answer itself (``lambda answer: answer < 0``). Give exactly one of ``gives``
+            and ``when``.
 
     Raises:
         TypeError: if not exactly one of ``gives`` and ``when`` is given.
