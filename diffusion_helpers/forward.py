@@ -21,7 +21,7 @@ from .schedules import NoiseSchedule
 __all__ = ["MAX_TRAJECTORY_VALUES", "at_timestep", "forward_trajectory", "q_mean_variance", "q_sample", "q_step"]
 
 MAX_TRAJECTORY_VALUES = 2**28
-"""The most values :func:`forward_trajectory` will hold (1 GiB in float32): ``(T + 1) * x0.numel()``."""
+"""The most values :func:`forward_trajectory` will hold, ``(T + 1) * x0.numel()`` (1 GiB in float32)."""
 
 def q_step(
     x_prev: torch.Tensor,

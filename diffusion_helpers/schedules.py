@@ -92,7 +92,7 @@ SCHEDULE_PARAMETERS: dict[str, dict[str, Parameter]] = {
     },
     "sigmoid": {"beta_1": _BETA_1, "beta_T": _BETA_T},
 }
-"""Every named schedule's parameters: ``SCHEDULE_PARAMETERS[name][parameter]`` is a :class:`Parameter`."""
+"""Every named schedule's parameters, as ``SCHEDULE_PARAMETERS[name][parameter]`` (a :class:`Parameter`)."""
 
 SCHEDULE_NAMES: tuple[str, ...] = tuple(SCHEDULE_PARAMETERS)
 
@@ -225,12 +225,12 @@ class NoiseSchedule:
 
     @property
     def sqrt_alpha_bars(self) -> torch.Tensor:
-        r"""$\sqrt{\bar\alpha_t}$: how much of $x_0$ is left in $x_t$ (Eq. 4), shape ``(T,)``."""
+        r"""$\sqrt{\bar\alpha_t}$, how much of $x_0$ is left in $x_t$ (Eq. 4), shape ``(T,)``."""
         return self._alpha_bars.sqrt()
 
     @property
     def sqrt_one_minus_alpha_bars(self) -> torch.Tensor:
-        r"""$\sqrt{1 - \bar\alpha_t}$: the standard deviation of the noise in $x_t$ (Eq. 4), shape ``(T,)``."""
+        r"""$\sqrt{1 - \bar\alpha_t}$, the standard deviation of the noise in $x_t$ (Eq. 4), shape ``(T,)``."""
         return (1.0 - self._alpha_bars).sqrt()
 
     @property
