@@ -37,6 +37,7 @@ from .forward import q_sample
 from .schedules import NoiseSchedule
 
 __all__ = [
+    "frame_timesteps",
     "plot_broken_vs_working",
     "plot_floor_spread",
     "plot_losses",
@@ -44,7 +45,6 @@ __all__ = [
     "plot_samples",
     "plot_score_field",
     "plot_trajectory_snapshots",
-    "frame_timesteps",
     "trajectory_player",
 ]
 
@@ -235,8 +235,16 @@ def plot_score_field(
         eps = _predict(model, grid, t, device)  # (G * G, 2)
         arrows = -eps / math.sqrt(1 - schedule.alpha_bar(t)) if field == "score" else eps
         length = float(arrows.norm(dim=1).max())
-        ax.quiver(grid[:, 0].numpy(), grid[:, 1].numpy(), arrows[:, 0].numpy(), arrows[:, 1].numpy(),
-                  color="black", angles="xy", pivot="tail", width=0.006)
+        ax.quiver(
+            grid[:, 0].numpy(),
+            grid[:, 1].numpy(),
+            arrows[:, 0].numpy(),
+            arrows[:, 1].numpy(),
+            color="black",
+            angles="xy",
+            pivot="tail",
+            width=0.006,
+        )
         name = "score" if field == "score" else r"$\hat\varepsilon$"
         ax.set_title(f"t = {t}: longest {name} arrow {length:.3g}", fontsize=11)
         _square(ax, lim)
@@ -430,7 +438,7 @@ def plot_losses(
         ax.plot(steps, y, color=colour, lw=0.5, alpha=0.25)
         w = min(window, len(y))
         smooth = np.convolve(y, np.ones(w) / w, mode="valid")  # mean of steps [s - w + 1, s]
-        ax.plot(steps[w - 1:], smooth, color=colour, ls=style, lw=2, label=f"{label} (mean of {w} steps)")
+        ax.plot(steps[w - 1 :], smooth, color=colour, ls=style, lw=2, label=f"{label} (mean of {w} steps)")
     if log_y:
         ax.set_yscale("log")
     ax.set_xlabel("training step")
@@ -479,8 +487,16 @@ def plot_metric_curve(
         x = np.asarray(steps, dtype=float)
         if x.shape != y.shape:
             raise ValueError(f"curves[{label!r}] has {len(x)} steps for {len(y)} values")
-        ax.plot(x, y, marker="os^D"[i % 4], color=_COLOURS[i % len(_COLOURS)], ls=LINE_STYLES[i % len(LINE_STYLES)],
-                lw=1.8, ms=5, label=label)
+        ax.plot(
+            x,
+            y,
+            marker="os^D"[i % 4],
+            color=_COLOURS[i % len(_COLOURS)],
+            ls=LINE_STYLES[i % len(LINE_STYLES)],
+            lw=1.8,
+            ms=5,
+            label=label,
+        )
     if log_y:
         ax.set_yscale("log")
     ax.set_xlabel("training step")
@@ -538,8 +554,9 @@ def _points(name: str, x: object) -> np.ndarray:
     """``x`` as a float64 ``(N, 2)`` array, or a ValueError naming it."""
     if not isinstance(x, (torch.Tensor, np.ndarray)):
         raise TypeError(f"{name} must be a tensor of shape (N, 2), got {type(x).__name__}")
-    array = (x.detach().to("cpu", torch.float64).numpy() if isinstance(x, torch.Tensor)
-             else np.asarray(x, dtype=np.float64))
+    array = (
+        x.detach().to("cpu", torch.float64).numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float64)
+    )
     if array.ndim != 2 or array.shape[1] != 2 or array.shape[0] == 0:
         raise ValueError(f"{name} must have shape (N, 2) with N >= 1, got {tuple(array.shape)}")
     return array
@@ -591,8 +608,16 @@ def _scatter_panel(ax: Axes, x: np.ndarray, reference: np.ndarray | None, lim: f
     ax.scatter(shown[:, 0], shown[:, 1], s=4, color=SAMPLE_COLOUR, linewidths=0, rasterized=True, label="samples")
     outside = ~(np.isfinite(x).all(axis=1) & (np.abs(x) <= lim).all(axis=1))
     if outside.any():
-        ax.text(0.98, 0.02, f"{100 * outside.mean():.0f}% outside the frame", transform=ax.transAxes,
-                ha="right", va="bottom", fontsize=10, bbox={"facecolor": "white", "alpha": 0.85, "lw": 0})
+        ax.text(
+            0.98,
+            0.02,
+            f"{100 * outside.mean():.0f}% outside the frame",
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=10,
+            bbox={"facecolor": "white", "alpha": 0.85, "lw": 0},
+        )
     _square(ax, lim)
 
 

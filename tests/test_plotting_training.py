@@ -136,8 +136,9 @@ def test_the_score_field_is_the_closed_form_score_of_gaussian_data(schedule: dh.
 
 def test_the_score_field_background_is_q_sample_of_the_data(schedule: dh.NoiseSchedule, points: torch.Tensor) -> None:
     model = dh.gaussian_eps_model(schedule)
-    fig = pt.plot_score_field(model, schedule, [10, 50], data=points, max_points=200,
-                              generator=torch.Generator().manual_seed(5))
+    fig = pt.plot_score_field(
+        model, schedule, [10, 50], data=points, max_points=200, generator=torch.Generator().manual_seed(5)
+    )
     generator = torch.Generator().manual_seed(5)
     for ax, t in zip(fig.axes, [10, 50]):
         expected = dh.q_sample(points[:200], t, schedule, generator=generator)
@@ -158,7 +159,7 @@ def test_the_score_field_rejects_bad_input(schedule: dh.NoiseSchedule) -> None:
         pt.plot_score_field(model, schedule, [1], field="x0")
     with pytest.raises(ValueError, match=r"model must return a tensor of x_t's shape \(289, 2\), got \(289,\)"):
         pt.plot_score_field(lambda x, t: x[:, 0], schedule, [1])
-    with pytest.raises(ValueError, match="non-finite values .* at t = 7"):
+    with pytest.raises(ValueError, match=r"non-finite values .* at t = 7"):
         pt.plot_score_field(lambda x, t: x / 0, schedule, [7])
     with pytest.raises(TypeError, match="generator"):
         pt.plot_score_field(model, schedule, [1], generator=0)  # type: ignore[arg-type]
