@@ -1,18 +1,27 @@
-"""Teaching aids for the notebooks: show the package's source, and check a student's answer.
+"""Teaching aids for the notebooks: show the package's source, and put a "try this" item on the static site.
 
 Presentation layer. ``show_source`` is how a notebook shows the code it teaches without pasting a copy
-that could drift from the package; ``check`` is how an exercise checks itself.
+that could drift from the package. ``try_this`` wraps a kernel-free player (``to_jshtml``) for the "Try"
+items of a notebook's markdown, so every one of them can be done on the static site, where no kernel runs
+the sliders. Exercises that check themselves live in :mod:`diffusion_helpers.exercises`.
+
+The "try this" convention: a notebook's markdown lists each item as ``- **Try (a).** ...`` (a letter per
+item), and a cell shows ``dh.notebook.try_this("a", "caption", player_html)`` (or several letters,
+``"abc"``, for one player that serves them all). ``tests/test_notebook.py`` and the site's browser test
+check that every item has its player.
 """
 
 from __future__ import annotations
 
+import html
 import inspect
-import math
+import re
 from typing import Any
 
-import torch
+__all__ = ["TRY_ITEM", "show_source", "try_this"]
 
-__all__ = ["check", "show_source"]
+TRY_ITEM = re.compile(r"^\s*[-*]\s+\*\*Try \(([a-z])\)\.\*\*", re.MULTILINE)
+"""A "try this" item in a notebook's markdown; group 1 is its letter."""
 
 
 def show_source(obj: Any) -> Any:
@@ -32,25 +41,30 @@ def show_source(obj: Any) -> Any:
     return Code(source, language="python")
 
 
-def check(answer: Any, expected: Any, *, name: str = "answer", rtol: float = 1e-6, atol: float = 1e-9) -> bool:
-    """Compare an exercise's answer with the expected value; print a verdict and return whether it matches.
+def try_this(letters: str, caption: str, player: str) -> Any:
+    """A kernel-free player for the "Try (a)." items ``letters`` of the notebook, with a caption, as HTML.
 
-    ``answer`` may be ``None`` (not attempted yet: a hint is printed, nothing is raised, so the notebook
-    still runs top to bottom). Numbers and tensors are compared with tolerances; anything else with ``==``.
+    Args:
+        letters: the items the player serves, e.g. ``"a"`` or ``"bc"``.
+        caption: what the player steps through (plain text; escaped).
+        player: the HTML of a ``to_jshtml`` player (``TimestepScrubber.to_jshtml``, ``ScheduleExplorer.to_jshtml``
+            or ``ScheduleExplorer.to_jshtml_frames``).
+
+    Returns:
+        An ``IPython.display.HTML`` object: a ``<figure class="dh-try" data-try="a b">`` holding the player.
+
+    Raises:
+        ValueError: ``letters`` not one or more lowercase letters, or ``player`` not a ``to_jshtml`` player.
     """
-    if answer is None or answer is Ellipsis:
-        print(f"{name}: not answered yet. Replace the None above with your code and run the cell again.")
-        return False
-    if isinstance(expected, torch.Tensor) or isinstance(answer, torch.Tensor):
-        answer_t = torch.as_tensor(answer, dtype=torch.float64)
-        expected_t = torch.as_tensor(expected, dtype=torch.float64)
-        if answer_t.shape != expected_t.shape:
-            print(f"{name}: ✗ expected shape {tuple(expected_t.shape)}, got {tuple(answer_t.shape)}")
-            return False
-        ok = bool(torch.allclose(answer_t, expected_t, rtol=rtol, atol=atol))
-    elif isinstance(expected, (int, float)) and isinstance(answer, (int, float)):
-        ok = math.isclose(answer, expected, rel_tol=rtol, abs_tol=atol)
-    else:
-        ok = answer == expected
-    print(f"{name}: ✓ correct" if ok else f"{name}: ✗ not quite: expected {expected!r}, got {answer!r}")
-    return ok
+    from IPython.display import HTML
+
+    if not isinstance(letters, str) or not re.fullmatch(r"[a-z]+", letters):
+        raise ValueError(f"letters must be the items' letters, e.g. 'a' or 'bc', got {letters!r}")
+    if not isinstance(player, str) or "anim-slider" not in player:
+        raise ValueError("player must be the HTML of a to_jshtml() player (it has no anim-slider)")
+    names = ", ".join(f"({letter})" for letter in letters)
+    return HTML(
+        f'<figure class="dh-try" data-try="{" ".join(letters)}">'
+        f"<figcaption><b>Try {names} without a kernel:</b> {html.escape(caption)}</figcaption>"
+        f"{player}</figure>"
+    )

@@ -3,28 +3,120 @@ diagnosis on the mistake it describes (and never on the right answer), and the n
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
+import torchvision.transforms.functional as TF
 
-from diffusion_helpers import exercises
+from diffusion_helpers import example_image, exercises
 from diffusion_helpers.exercises import cells
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
-# Each exercise's expected value, computed without the package's code for it (closed forms, plain loops).
+# Each exercise's expected value, computed without the package's code for it: plain-Python loops over the
+# paper's formulas, torchvision for the image, closed forms.
+
+
+def _linear_betas(T: int, beta_1: float = 1e-4, beta_T: float = 0.02) -> list[float]:
+    return [beta_1 + (t - 1) / (T - 1) * (beta_T - beta_1) for t in range(1, T + 1)]
+
+
+def _image(size: int = 128) -> np.ndarray:
+    # the picture itself is the package's (its crop is tested in test_images); the scaling is torchvision's
+    return (TF.to_tensor(example_image(size)) * 2 - 1).double().numpy()  # (3, size, size) in [-1, 1]
+
+
+def _first(predicate: Callable[[int], bool], start: int = 1) -> int:
+    t = start
+    while not predicate(t):
+        t += 1
+    return t
+
+
+def _amplitude(t: int, betas: list[float]) -> float:
+    return math.sqrt(math.prod(1 - b for b in betas[:t]))
+
+
+def _pixel_variances() -> list[float]:
+    v, values = float(_image().var(ddof=1)), []
+    for beta in _linear_betas(1000):
+        v = (1 - beta) * v + beta  # Var(sqrt(alpha) X + sqrt(beta) Z) for independent X, Z
+        values.append(v)
+    return values
+
+
+def _x1_by_hand() -> torch.Tensor:
+    eps_1 = torch.randn((3, 128, 128), generator=torch.Generator().manual_seed(7))
+    return math.sqrt(1 - 1e-4) * torch.from_numpy(_image()) + math.sqrt(1e-4) * eps_1.double()
+
+
+def _cosine_alpha_bar(t: int, T: int = 1000, s: float = 0.008) -> float:
+    f = lambda u: math.cos((u / T + s) / (1 + s) * math.pi / 2) ** 2  # noqa: E731
+    return f(t) / f(0)
+
+
+def _linear_snr(t: int) -> float:
+    alpha_bar = _amplitude(t, _linear_betas(1000)) ** 2
+    return alpha_bar / (1 - alpha_bar)
+
+
+def _leak_letter() -> str:
+    shift = lambda size: abs(_image(size).mean()) * math.sqrt(_image(size).size)  # noqa: E731  (alpha_bar_T fixed)
+    return {1: "a", 2: "b", 4: "c"}[round(shift(256) / shift(128))]
+
+
 INDEPENDENT: dict[str, Callable[[], Any]] = {
     "00-pixel-to-x": lambda: 2 * 200 / 255 - 1,
     "00-x-to-pixels": lambda: (math.floor((0.3 + 1) * 127.5 + 0.5), 255),
+    "01-x1-by-hand": _x1_by_hand,
+    "01-predict-half-way": lambda: _amplitude(500, _linear_betas(1000)),
+    "01-mean-halves": lambda: _first(lambda t: _amplitude(t, _linear_betas(1000)) <= 0.5),
+    "01-std-crosses": lambda: _first(lambda t: math.sqrt(_pixel_variances()[t - 1]) > 0.9, start=300),
+    "01-var-recursion": lambda: torch.tensor(_pixel_variances(), dtype=torch.float64),
+    "01-sqrt-alpha-bar-T": lambda: _amplitude(1000, _linear_betas(1000)),
+    "02-predict-merged-std": lambda: math.sqrt(0.6 * (1 - 0.7) + (1 - 0.6)),
+    "02-alpha-bar-toy": lambda: 0.9 * 0.8 * 0.7,
+    "02-half-amplitude-t": lambda: _first(lambda t: _amplitude(t, _linear_betas(1000)) < 0.5),
+    "02-var-x250": lambda: 1 - _amplitude(250, _linear_betas(1000)) ** 2,
+    "02-mean-x250": lambda: 0.8 * _amplitude(250, _linear_betas(1000)),
+    "03-predict-T100": lambda: _amplitude(100, _linear_betas(100)),
+    "03-predict-leak-resolution": _leak_letter,
+    "03-smallest-T": lambda: _first(lambda T: _amplitude(T, _linear_betas(T)) < 0.01, start=800),
+    "03-smallest-beta-T": lambda: next(
+        b / 100 for b in range(1, 51) if _amplitude(100, _linear_betas(100, beta_T=b / 100)) <= 0.01
+    ),
+    "03-betas-from-alpha-bar": lambda: torch.tensor(
+        [1 - (1 - 0.999 * t / 1000) / (1 - 0.999 * (t - 1) / 1000) for t in range(1, 1001)], dtype=torch.float64
+    ),
+    "03-snr-ratio": lambda: _cosine_alpha_bar(500) / (1 - _cosine_alpha_bar(500)) / _linear_snr(500),
 }
 
 
+def _other_notebooks_independent() -> dict[str, Callable[[], Any]]:
+    """Notebooks written elsewhere may keep their independent computations in tests/test_exercises_nbNN.py."""
+    found: dict[str, Callable[[], Any]] = {}
+    for path in sorted(Path(__file__).parent.glob("test_exercises_nb[0-9][0-9].py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        found.update(getattr(module, "INDEPENDENT", {}))
+    return found
+
+
+INDEPENDENT.update(_other_notebooks_independent())
+
+
 def test_every_exercise_has_an_independent_computation() -> None:
+    missing = sorted(set(exercises.names()) - set(INDEPENDENT))
+    assert not missing, f"add an independent computation to INDEPENDENT (here or in test_exercises_nbNN.py): {missing}"
     assert sorted(INDEPENDENT) == exercises.names()
 
 
@@ -53,6 +145,34 @@ def test_each_diagnosis_fires_on_its_mistake_and_not_on_the_right_answer(name: s
             wrong = diagnosis.gives()
             assert not item.matches(wrong, right), f"{name}: the 'mistake' {wrong!r} is the right answer"
             assert exercises._diagnose(item, wrong) == diagnosis.message, f"{name}: {diagnosis.message!r} is shadowed"
+
+
+# A wrong answer for each diagnosis that tests the answer (when=) rather than naming the wrong value (gives=).
+WHEN_MISTAKES: dict[str, list[Any]] = {
+    "01-predict-half-way": [0.5],
+    "03-predict-T100": [0.05],
+    "03-smallest-T": [917, 915],
+    "03-smallest-beta-T": [0.17],
+}
+
+
+@pytest.mark.parametrize("name", sorted(WHEN_MISTAKES))
+def test_diagnoses_that_test_the_answer_fire_on_their_mistakes(name: str) -> None:
+    item = exercises.get(name)
+    tests = [d for d in item.diagnoses if d.when is not None]
+    assert tests, f"{name} has no when= diagnosis"
+    fired = set()
+    for wrong in WHEN_MISTAKES[name]:
+        assert not item.matches(wrong, item.expected())
+        message = exercises._diagnose(item, wrong)
+        assert message in {d.message for d in tests}, f"{name}: {wrong!r} gets {message!r}"
+        fired.add(message)
+    assert fired == {d.message for d in tests}
+
+
+def test_every_when_diagnosis_of_notebooks_00_to_03_is_exercised() -> None:
+    with_tests = {n for n in exercises.names() if n[:2] <= "03" and any(d.when for d in exercises.get(n).diagnoses)}
+    assert with_tests == set(WHEN_MISTAKES)
 
 
 @pytest.mark.parametrize("name", sorted(INDEPENDENT))

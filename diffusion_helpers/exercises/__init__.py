@@ -47,6 +47,10 @@ Writing a checker (in ``nbNN.py``; the function returns the expected value)::
     def sqrt_alpha_bar_T() -> float:
         return float(make_schedule("linear", 1000).sqrt_alpha_bars[-1])
 
+Then add an independent computation of the expected value (a plain loop over the paper's formula, a closed
+form) to ``INDEPENDENT`` in ``tests/test_exercises.py``, or to ``INDEPENDENT`` in a ``tests/test_exercises_nbNN.py``
+of your own; the tests also feed every ``gives=`` mistake to the checker and require its message.
+
 The kind of answer follows from the expected value's type: a ``float`` is compared with ``rtol`` and
 ``atol``; an ``int`` exactly (an answer one away is told so); a tensor, list or tuple element-wise after a
 shape check; a ``str`` is a multiple-choice letter among ``choices``. :func:`prediction` registers a
