@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping, Sequence
 
+import numpy as np
 import torch
 
 
@@ -97,3 +99,19 @@ def check_generator(generator: object) -> torch.Generator | None:
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
     return generator
+
+
+def check_mapping(name: str, value: object, *, entries: str) -> Mapping:
+    """Return ``value`` if it is a mapping (a dict); ``entries`` says what it maps, e.g. ``"label -> schedule"``."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a mapping {entries} (a dict), got {type(value).__name__}")
+    return value
+
+
+def check_sequence(name: str, value: object, *, items: str) -> Sequence:
+    """Return ``value`` if it is a list, tuple, 1-D tensor or array (not a string); ``items`` says of what."""
+    if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 1:
+        return value
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise TypeError(f"{name} must be a sequence of {items} (a list or tuple), got {type(value).__name__}")
+    return value

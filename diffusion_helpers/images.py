@@ -232,7 +232,7 @@ def _as_rgb_images(name: str, images: object) -> list[Image.Image]:
     """Check a non-empty sequence of PIL images or ``(C, H, W)`` tensors (or one ``(N, C, H, W)`` tensor); as RGB."""
     if isinstance(images, torch.Tensor):
         if images.ndim != 4:
-            raise ValueError(f"a tensor of images must have shape (N, C, H, W), got {tuple(images.shape)}")
+            raise ValueError(f"{name}, a tensor of images, must have shape (N, C, H, W), got {tuple(images.shape)}")
         images = list(images)
     if not isinstance(images, Sequence) or isinstance(images, (str, bytes)):
         raise TypeError(f"{name} must be a sequence of PIL images or tensors, got {type(images).__name__}")
