@@ -33,17 +33,25 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from ._checks import check_int
+from ._checks import check_bool, check_float_tensor, check_int, check_mapping, check_sequence
 from .forward import q_sample
 from .images import pil_to_tensor, tensor_to_pil
-from .schedules import SCHEDULE_NAMES, NoiseSchedule, make_schedule, spaced_timesteps, terminal_health
+from .schedules import (
+    MAX_NUM_TIMESTEPS,
+    SCHEDULE_NAMES,
+    SCHEDULE_PARAMETERS,
+    NoiseSchedule,
+    Parameter,
+    make_schedule,
+    spaced_timesteps,
+    terminal_health,
+)
 
 __all__ = ["ScheduleExplorer", "TimestepScrubber"]
 
-# The figures are re-rendered on every slider move. 96 dpi draws them at the size of the text around them in
-# JupyterLab (legible on a projector at 1280 x 800) and still keeps a redraw under 100 ms.
-_DPI = 96
-_PLAYER_DPI = 72
+_DPI = 72  # the figures are re-rendered on every slider move: small PNGs keep that under 100 ms
+MAX_FRAMES = 200  # frames of a kernel-free player: each is a picture embedded in the page
+MAX_IMAGE_SIDE = 512  # the explorer noises and redraws its picture several times per slider move
 
 
 # matplotlib's player links Font Awesome from a CDN for its button icons; the series works offline, so
@@ -113,15 +121,20 @@ class _LiveFigure:
         )
 
     def _jshtml(self, draw: Callable[[Any], None], values: Sequence[Any], interval_ms: int) -> str:
-        """A kernel-free HTML/JS player of the figure, drawn with ``draw(value)`` for each value."""
+        """A kernel-free HTML/JS player of the figure, drawn with ``draw(value)`` for each value.
+
+        The caller checks each value first; here, that there are 1 to ``MAX_FRAMES`` of them.
+        """
+        interval_ms = check_int("interval_ms", interval_ms, minimum=1, maximum=60_000)
+        if not 1 <= len(values) <= MAX_FRAMES:
+            raise ValueError(f"a player needs 1 to MAX_FRAMES={MAX_FRAMES} frames, got {len(values)}")
         artists = self._animated_artists()
         for artist in artists:  # a full redraw per frame: include them
             artist.set_animated(False)
         try:
             animation = FuncAnimation(self.figure, draw, frames=list(values), interval=interval_ms, blit=False)
-            # JPEG frames at 72 dpi: noisy pictures compress about 4x better than as PNG, and the page embeds
-            # every frame of every player (the fonts, sized for 96 dpi, stay legible)
-            with rc_context({"animation.frame_format": "jpeg", "savefig.dpi": _PLAYER_DPI}):
+            # JPEG frames: noisy pictures compress about 4x better than as PNG, and the page embeds them all
+            with rc_context({"animation.frame_format": "jpeg"}):
                 return _offline_player(animation.to_jshtml(default_mode="once"))
         finally:
             for artist in artists:
@@ -136,12 +149,20 @@ class TimestepScrubber(_LiveFigure):
         t: the timestep shown first.
 
     Raises:
-        ValueError: a trajectory that is not ``(T + 1, C, H, W)``, or ``t`` outside ``[0, T]``.
+        TypeError: ``trajectory`` not a floating tensor, ``t`` not an int.
+        ValueError: a trajectory that is not ``(T + 1, C, H, W)`` with ``T >= 1`` and ``C`` 1 or 3, or that holds
+            NaN or inf; ``t`` outside ``[0, T]``.
     """
 
     def __init__(self, trajectory: torch.Tensor, t: int = 0) -> None:
-        if not isinstance(trajectory, torch.Tensor) or trajectory.ndim != 4 or trajectory.shape[0] < 2:
-            raise ValueError("trajectory must be a (T + 1, C, H, W) tensor, as from forward_trajectory")
+        check_float_tensor("trajectory", trajectory)
+        if trajectory.ndim != 4 or trajectory.shape[0] < 2 or trajectory.shape[1] not in (1, 3):
+            raise ValueError(
+                f"trajectory must be a (T + 1, C, H, W) tensor with T >= 1 and C = 1 or 3, as from "
+                f"forward_trajectory; got shape {tuple(trajectory.shape)}"
+            )
+        if not torch.isfinite(trajectory).all():
+            raise ValueError("trajectory contains NaN or inf; it cannot be shown")
         self.trajectory = trajectory
         T = trajectory.shape[0] - 1
         t = check_int("t", t, minimum=0, maximum=T)
@@ -178,7 +199,8 @@ class TimestepScrubber(_LiveFigure):
         return counts / (values.size * np.diff(self._bins))
 
     def draw(self, t: int) -> None:
-        """Redraw the figure for timestep ``t`` (no rendering)."""
+        """Redraw the figure for timestep ``t`` in ``[0, T]`` (no rendering)."""
+        t = check_int("t", t, minimum=0, maximum=self.trajectory.shape[0] - 1)  # -1 would draw x_T as x_{-1}
         self._image.set_data(tensor_to_pil(self.trajectory[t]))
         for bar, height in zip(self._bars, self._density(t)):
             bar.set_height(height)
@@ -192,8 +214,9 @@ class TimestepScrubber(_LiveFigure):
         self._render()
 
     def to_jshtml(self, timesteps: Sequence[int], interval_ms: int = 200) -> str:
-        """A kernel-free player over the given timesteps (for the static site)."""
+        """A kernel-free player over the given timesteps (for the static site), 1 to ``MAX_FRAMES`` of them."""
         T = self.trajectory.shape[0] - 1
+        timesteps = check_sequence("timesteps", timesteps, items="ints")
         timesteps = [check_int("timesteps", t, minimum=0, maximum=T) for t in timesteps]
         return self._jshtml(self.draw, timesteps, interval_ms)
 
@@ -205,14 +228,23 @@ class ScheduleExplorer(_LiveFigure):
     plus $x_t$ at the slider's $t$ (framed in red), so only the schedule changes between redraws. The
     readouts give $\bar\alpha_t$ at the slider and the terminal health (:func:`terminal_health`).
 
+    Every value the schedule accepts is accepted, here and in :meth:`set`: the sliders take their ranges and
+    defaults from :data:`SCHEDULE_PARAMETERS` and widen to show a value beyond them. Nothing is rounded or
+    clamped; a value that is not allowed is refused with an error, and a refused call changes nothing.
+
     Args:
-        image: the picture, a PIL image or a ``(3, H, W)`` tensor in [-1, 1].
+        image: the picture, a PIL image or a ``(3, H, W)`` (or ``(1, H, W)``) tensor in [-1, 1], at most
+            ``MAX_IMAGE_SIDE`` pixels a side.
         name: the schedule to start with (one of ``SCHEDULE_NAMES``).
-        num_timesteps: ``T`` to start with.
-        t: the timestep to start with (default ``T // 2``).
-        num_images: how many spaced timesteps the image row shows.
+        num_timesteps: ``T`` to start with, in ``[num_images - 1, MAX_NUM_TIMESTEPS]``.
+        t: the timestep to start with, in ``[0, T]`` (default ``T // 2``).
+        num_images: how many spaced timesteps the image row shows, in [2, 12].
         seed: seed of the fixed noise.
-        **params: the schedule's parameters to start with (``beta_1``, ``beta_T``, ``s``).
+        **params: other controls to start with: the schedules' parameters (``beta_1``, ``beta_T``, ``s``,
+            ``max_beta``) and ``zero_terminal_snr``.
+
+    Raises:
+        TypeError, ValueError: an argument the schedule or the explorer does not accept (the message names it).
     """
 
     def __init__(
@@ -226,37 +258,31 @@ class ScheduleExplorer(_LiveFigure):
         seed: int = 0,
         **params: float,
     ) -> None:
-        x0 = pil_to_tensor(image) if isinstance(image, Image.Image) else image
+        x0 = _check_image(image)  # (C, H, W)
         num_images = check_int("num_images", num_images, minimum=2, maximum=12)
-        schedule = make_schedule(name, num_timesteps, **params)  # fails early, with a clear message
-        defaults = {"beta_1": 1e-4, "beta_T": 0.02, "s": 0.008, **schedule.params}
+        seed = check_int("seed", seed, minimum=0, maximum=2**64 - 1)
+        first = {"name": name, "num_timesteps": num_timesteps, **params} | ({} if t is None else {"t": t})
+        settings = _check_settings(first, _DEFAULT_SETTINGS, num_images=num_images)
         # One batch: the spaced timesteps, then the slider's t. The noise stays fixed across redraws.
         self._x0 = x0.unsqueeze(0).expand(num_images + 1, *x0.shape)  # (N + 1, C, H, W), no copy
         self._noise = torch.randn(self._x0.shape, generator=torch.Generator().manual_seed(seed))
         self._num_images = num_images
 
         style = {"description_width": "90px"}
+        T = settings["num_timesteps"]
         self.controls = {
-            "name": widgets.Dropdown(options=SCHEDULE_NAMES, value=name, description="schedule", style=style),
+            "name": widgets.Dropdown(
+                options=SCHEDULE_NAMES, value=settings["name"], description="schedule", style=style
+            ),
             "num_timesteps": widgets.IntSlider(
-                value=num_timesteps, min=10, max=2000, step=10, description="T", style=style, continuous_update=False
+                value=T, min=max(1, num_images - 1), max=max(2000, T), description="T", style=style,
+                continuous_update=False,
             ),
-            "beta_1": widgets.FloatLogSlider(
-                value=defaults["beta_1"], base=10, min=-5, max=-2, step=0.05, description="β_1", style=style,
-                readout_format=".1e",
+            **{key: _parameter_slider(key, spec, settings[key], style) for key, spec in _PARAMETERS.items()},
+            "zero_terminal_snr": widgets.Checkbox(
+                value=settings["zero_terminal_snr"], description="zero terminal SNR", indent=False
             ),
-            "beta_T": widgets.FloatLogSlider(
-                value=defaults["beta_T"], base=10, min=-3, max=math.log10(0.5), step=0.05, description="β_T",
-                style=style, readout_format=".3f",
-            ),
-            "s": widgets.FloatSlider(
-                value=defaults["s"], min=0.0, max=0.2, step=0.002, description="cosine s", style=style,
-                readout_format=".3f",
-            ),
-            "zero_terminal_snr": widgets.Checkbox(value=False, description="zero terminal SNR", indent=False),
-            "t": widgets.IntSlider(
-                value=num_timesteps // 2 if t is None else t, min=0, max=num_timesteps, description="t", style=style
-            ),
+            "t": widgets.IntSlider(value=settings["t"], min=0, max=T, description="t", style=style),
         }
         self.controls["beta_T"].add_class("dh-beta-T")
         self.controls["t"].add_class("dh-timestep")
@@ -279,38 +305,35 @@ class ScheduleExplorer(_LiveFigure):
     def _build_figure(self) -> None:
         # Fixed axes, so that only the data changes between redraws: time runs as t / T (schedules with
         # different T line up), beta on a log axis, log-SNR over the range every schedule here spans.
-        # Sized for a projector: about 1000 px wide at 96 dpi, no text smaller than 11 px.
         n = self._num_images + 1
-        self.figure = Figure(figsize=(10.5, 5.0), dpi=_DPI)
-        self._header = self.figure.text(0.5, 0.995, "", ha="center", va="top", fontsize=14)
-        self._verdict = self.figure.text(0.5, 0.94, "", ha="center", va="top", fontsize=12, weight="bold")
-        top, bottom = self.figure.subfigures(2, 1, height_ratios=[1.75, 1])
+        self.figure = Figure(figsize=(9.6, 4.8), dpi=_DPI)
+        self._header = self.figure.text(0.5, 0.99, "", ha="center", va="top", fontsize=12)
+        top, bottom = self.figure.subfigures(2, 1, height_ratios=[1.25, 1])
         self._curve_axes = top.subplots(
-            1, 3, gridspec_kw={"left": 0.065, "right": 0.985, "bottom": 0.17, "top": 0.76, "wspace": 0.3}
+            1, 3, gridspec_kw={"left": 0.06, "right": 0.99, "bottom": 0.22, "top": 0.8, "wspace": 0.3}
         )
         a0, a1, a2 = self._curve_axes
-        a0.set_title(r"$\sqrt{\bar\alpha_t}$ (signal), $\sqrt{1-\bar\alpha_t}$ (noise)", fontsize=12)
+        a0.set_title(r"$\sqrt{\bar\alpha_t}$ (signal), $\sqrt{1-\bar\alpha_t}$ (noise)", fontsize=10)
         a0.set_ylim(-0.02, 1.02)
-        a1.set_title(r"$\beta_t$ (log scale)", fontsize=12)
+        a1.set_title(r"$\beta_t$ (log scale)", fontsize=10)
         a1.set_yscale("log")
         a1.set_ylim(5e-6, 1.5)
-        a2.set_title(r"$\log\,\mathrm{SNR}(t)$", fontsize=12)
+        a2.set_title(r"$\log\,\mathrm{SNR}(t)$", fontsize=10)
         a2.set_ylim(-30, 14)
         self._lines: dict[str, Any] = {}
-        # colour and dash pattern differ, so the curves stay apart in greyscale (as in plotting.plot_schedules)
-        (self._lines["signal"],) = a0.plot([], [], color="#0072B2", lw=2, label="signal")
-        (self._lines["noise"],) = a0.plot([], [], color="#D55E00", lw=2, ls="--", label="noise")
-        a0.legend(fontsize=11, loc="center right")
-        (self._lines["betas"],) = a1.plot([], [], color="#CC79A7", lw=2)
-        (self._lines["log_snr"],) = a2.plot([], [], color="#009E73", lw=2)
+        (self._lines["signal"],) = a0.plot([], [], label="signal")
+        (self._lines["noise"],) = a0.plot([], [], label="noise")
+        a0.legend(fontsize=8, loc="center left")
+        (self._lines["betas"],) = a1.plot([], [], color="tab:red")
+        (self._lines["log_snr"],) = a2.plot([], [], color="tab:green")
         for ax in self._curve_axes:
             ax.set_xlim(0, 1)
-            ax.set_xlabel("relative time t / T", fontsize=11)
-            ax.tick_params(labelsize=10)
+            ax.set_xlabel("relative time t / T", fontsize=9)
+            ax.tick_params(labelsize=8)
             ax.grid(alpha=0.3)
-        self._markers = [ax.axvline(0, color="grey", lw=1.2, ls="--") for ax in self._curve_axes]
+        self._markers = [ax.axvline(0, color="grey", lw=0.8, ls="--") for ax in self._curve_axes]
         self._image_axes = bottom.subplots(
-            1, n, gridspec_kw={"left": 0.01, "right": 0.99, "bottom": 0.01, "top": 0.85, "wspace": 0.06}
+            1, n, gridspec_kw={"left": 0.01, "right": 0.99, "bottom": 0.02, "top": 0.86, "wspace": 0.06}
         )
         blank = np.zeros((*self._x0.shape[-2:], 3), dtype=np.uint8)
         self._images = []
@@ -318,7 +341,7 @@ class ScheduleExplorer(_LiveFigure):
             ax.set_xticks([])
             ax.set_yticks([])
             self._images.append(ax.imshow(blank))
-            ax.set_title(" ", fontsize=12)
+            ax.set_title(" ", fontsize=9)
         for spine in self._image_axes[-1].spines.values():
             spine.set_color("tab:red")
             spine.set_linewidth(2.5)
@@ -330,29 +353,31 @@ class ScheduleExplorer(_LiveFigure):
             *self._images,
             *(ax.title for ax in self._image_axes),
             self._header,
-            self._verdict,
         ]
 
     def set(self, **values: Any) -> None:
-        """Set controls by name (``name``, ``num_timesteps``, ``beta_1``, ``beta_T``, ``s``,
-        ``zero_terminal_snr``, ``t``) and redraw once."""
-        unknown = sorted(set(values) - set(self.controls))
-        if unknown:
-            raise TypeError(f"unknown control {', '.join(unknown)}; the controls are {', '.join(self.controls)}")
-        for key, value in values.items():
-            control = self.controls[key]
-            if hasattr(control, "min"):
-                low, high = control.min, control.max
-                if isinstance(control, widgets.FloatLogSlider):  # its min and max are exponents
-                    low, high = control.base**low, control.base**high
-                if not low <= value <= high:  # a slider would silently clamp it: say so instead
-                    raise ValueError(f"{key} must be in [{low:g}, {high:g}] on this slider, got {value!r}")
-            if isinstance(control, widgets.Dropdown) and value not in control.options:
-                raise ValueError(f"{key} must be one of {', '.join(map(str, control.options))}, got {value!r}")
-        with self._holding_updates():
-            for key, value in values.items():
-                self.controls[key].value = value
+        """Set controls by name (``name``, ``num_timesteps``, ``beta_1``, ``beta_T``, ``s``, ``max_beta``,
+        ``zero_terminal_snr``, ``t``) and redraw once.
+
+        All values are checked together, against the new ``T`` and schedule, before any control changes; a
+        ``t`` not given follows a smaller new ``T`` down (to ``T``).
+
+        Raises:
+            TypeError, ValueError: a value the explorer does not accept (the message names it); nothing changes.
+        """
+        self._apply(_check_settings(values, self._settings(), num_images=self._num_images))
         self.update()
+
+    def _settings(self) -> dict[str, Any]:
+        return {key: control.value for key, control in self.controls.items()}
+
+    def _apply(self, settings: Mapping[str, Any]) -> None:
+        """Put checked settings on the controls, widening a slider where a value lies beyond it."""
+        with self._holding_updates():
+            self.controls["t"].max = settings["num_timesteps"]  # before t: a t beyond the old max would be clamped
+            for key, value in settings.items():
+                _make_room(self.controls[key], value)
+                self.controls[key].value = value
 
     @contextlib.contextmanager
     def _holding_updates(self) -> Iterator[None]:
@@ -365,21 +390,17 @@ class ScheduleExplorer(_LiveFigure):
 
     def current_schedule(self) -> NoiseSchedule:
         """The schedule the controls describe (raises ValueError for an invalid combination)."""
-        c = {key: control.value for key, control in self.controls.items()}
-        if c["name"] == "cosine":
-            params = {"s": c["s"]}
-        else:
-            params = {"beta_1": c["beta_1"], "beta_T": c["beta_T"]}
+        c = self._settings()
+        params = {key: c[key] for key in SCHEDULE_PARAMETERS[c["name"]]}
         return make_schedule(c["name"], c["num_timesteps"], zero_terminal_snr=c["zero_terminal_snr"], **params)
 
     def update(self) -> None:
         """Recompute the schedule and ``q_sample``, redraw the curves, image row and readouts, and show them."""
         if getattr(self, "_hold", False):
             return
-        cosine = self.controls["name"].value == "cosine"
-        self.controls["s"].layout.display = None if cosine else "none"
-        self.controls["beta_1"].layout.display = "none" if cosine else None
-        self.controls["beta_T"].layout.display = "none" if cosine else None
+        for key in _PARAMETERS:  # show the sliders of this schedule's own parameters only
+            shown = key in SCHEDULE_PARAMETERS[self.controls["name"].value]
+            self.controls[key].layout.display = None if shown else "none"
         T = self.controls["num_timesteps"].value
         if self.controls["t"].max != T:
             with self._holding_updates():  # changing max may clamp the value, which would call update()
@@ -396,8 +417,12 @@ class ScheduleExplorer(_LiveFigure):
         self._render()
 
     def draw(self, schedule: NoiseSchedule, t: int) -> None:
-        """Redraw curves and images for a schedule and a timestep (no rendering)."""
+        """Redraw curves and images for a schedule and a timestep ``t`` in ``[0, T]`` (no rendering)."""
+        if not isinstance(schedule, NoiseSchedule):
+            raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
         T = len(schedule)
+        _check_num_timesteps(T, self._num_images)
+        t = check_int("t", t, minimum=0, maximum=T)
         relative_time = torch.arange(1, T + 1, dtype=torch.float64).div_(T).numpy()
         self._lines["signal"].set_data(relative_time, schedule.sqrt_alpha_bars.numpy())
         self._lines["noise"].set_data(relative_time, schedule.sqrt_one_minus_alpha_bars.numpy())
@@ -409,15 +434,11 @@ class ScheduleExplorer(_LiveFigure):
         x_t = q_sample(self._x0, torch.tensor(timesteps), schedule, noise=self._noise)  # (N + 1, C, H, W)
         for ax, image, step, x in zip(self._image_axes, self._images, timesteps, x_t):
             image.set_data(tensor_to_pil(x))
-            ax.set_title(f"t = {step}", fontsize=12, color="tab:red" if ax is self._image_axes[-1] else "black")
+            ax.set_title(f"t = {step}", fontsize=9, color="tab:red" if ax is self._image_axes[-1] else "black")
         names = {"beta_1": "β₁", "beta_T": "β_T", "s": "s", "max_beta": "max β"}
         params = ", ".join(f"{names.get(key, key)} = {value:.3g}" for key, value in schedule.params.items())
         rescaled = ", zero terminal SNR" if schedule.zero_terminal_snr else ""
         self._header.set_text(f"{schedule.name} schedule, T = {T}, {params}{rescaled}")
-        # the verdict is in the figure too, so a kernel-free player shows when x_T becomes noise
-        health = terminal_health(schedule)
-        self._verdict.set_text(("✓ " if health["ok"] else "✗ ") + health["verdict"])
-        self._verdict.set_color("#1b7f3b" if health["ok"] else "#b00020")
 
     @staticmethod
     def _readout_html(schedule: NoiseSchedule, t: int) -> str:
@@ -438,52 +459,153 @@ class ScheduleExplorer(_LiveFigure):
         )
 
     def to_jshtml(self, control: str, values: Sequence[Any], interval_ms: int = 250) -> str:
-        """A kernel-free player that steps one control through ``values`` (for the static site)."""
-        if control not in self.controls:
+        """A kernel-free player that steps one control through ``values`` (for the static site).
+
+        Raises:
+            ValueError: an unknown control, no values or more than ``MAX_FRAMES``.
+            TypeError, ValueError: a value :meth:`set` would refuse (checked before any frame is drawn).
+        """
+        if not isinstance(control, str) or control not in self.controls:
             raise ValueError(f"control must be one of {', '.join(self.controls)}, got {control!r}")
-        start = self.controls[control].value
-
-        def draw(value: Any) -> None:
-            with self._holding_updates():
-                self.controls[control].value = value
-            schedule = self.current_schedule()
-            self.draw(schedule, min(self.controls["t"].value, len(schedule)))  # the header names the value
-
-        try:
-            return self._jshtml(draw, values, interval_ms)
-        finally:
-            self.set(**{control: start})
+        values = check_sequence("values", values, items="control values")
+        values = values.tolist() if isinstance(values, (torch.Tensor, np.ndarray)) else list(values)
+        return self.to_jshtml_frames([{control: value} for value in values], interval_ms)
 
     def to_jshtml_frames(self, frames: Sequence[Mapping[str, Any]], interval_ms: int = 500) -> str:
         """A kernel-free player whose every frame sets several controls (for the static site).
 
-        Each frame is a mapping of control names to values, applied on top of the explorer's current settings,
-        e.g. ``[{"num_timesteps": 100, "beta_T": b} for b in (0.02, 0.1, 0.2)]`` or
+        Each frame is a mapping of control names to values, applied on top of the explorer's current settings
+        as :meth:`set` would, e.g. ``[{"num_timesteps": 100, "beta_T": b} for b in (0.02, 0.1, 0.2)]`` or
         ``[{"name": "cosine"}, {"name": "cosine", "zero_terminal_snr": True}]``. The figure's header names
-        each frame's schedule and its verdict. The explorer's settings are the same afterwards.
+        each frame's schedule. The explorer's settings are the same afterwards.
 
         Raises:
-            ValueError: no frames, or a frame naming an unknown control.
+            ValueError: no frames, or more than ``MAX_FRAMES``.
+            TypeError, ValueError: a frame :meth:`set` would refuse (the message names the frame); every frame
+                is checked before any is drawn.
         """
-        frames = [dict(frame) for frame in frames]
-        if not frames:
-            raise ValueError("frames is empty: give at least one mapping of control names to values")
-        unknown = sorted({key for frame in frames for key in frame} - set(self.controls))
-        if unknown:
-            raise ValueError(f"unknown control {', '.join(unknown)}; the controls are {', '.join(self.controls)}")
-        start = {key: control.value for key, control in self.controls.items()}
+        frames = check_sequence("frames", frames, items="mappings of control names to values")
+        start = self._settings()
+        checked = []
+        for i, frame in enumerate(frames):
+            check_mapping(f"frames[{i}]", frame, entries="control name -> value")
+            try:
+                checked.append(_check_settings(frame, start, num_images=self._num_images))
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"frames[{i}]: {error}") from None
 
-        def draw(frame: dict[str, Any]) -> None:
-            with self._holding_updates():
-                for key, value in {**start, **frame}.items():
-                    self.controls[key].value = value
-            schedule = self.current_schedule()
-            self.draw(schedule, min(self.controls["t"].value, len(schedule)))
+        def draw(settings: dict[str, Any]) -> None:
+            self._apply(settings)
+            self.draw(self.current_schedule(), settings["t"])
 
         try:
-            return self._jshtml(draw, frames, interval_ms)
+            return self._jshtml(draw, checked, interval_ms)
         finally:
-            with self._holding_updates():
-                for key, value in start.items():
-                    self.controls[key].value = value
+            self._apply(start)
             self.update()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The explorer's settings: one check shared by the constructor, set() and the players.
+
+# Every parameter of every named schedule gets one slider; schedules sharing a parameter share its range.
+_PARAMETERS: dict[str, Parameter] = {
+    key: spec for parameters in SCHEDULE_PARAMETERS.values() for key, spec in parameters.items()
+}
+_SLIDER_LOOKS = {  # parameter -> (slider label, readout format)
+    "beta_1": ("β_1", ".1e"),
+    "beta_T": ("β_T", ".3f"),
+    "s": ("cosine s", ".3f"),
+    "max_beta": ("max β", ".3f"),
+}
+_DEFAULT_SETTINGS: dict[str, Any] = {  # what the explorer shows unless told otherwise; t = None means T // 2
+    "name": "linear",
+    "num_timesteps": 1000,
+    **{key: spec.default for key, spec in _PARAMETERS.items()},
+    "zero_terminal_snr": False,
+    "t": None,
+}
+
+
+def _check_settings(changes: Mapping[str, Any], current: Mapping[str, Any], *, num_images: int) -> dict[str, Any]:
+    """The explorer's settings after ``changes``: every value checked, and checked together.
+
+    ``T`` is checked before ``t`` (so ``set(num_timesteps=1000, t=800)`` works from ``T = 100``), and the
+    schedule is built from the new values together. A ``t`` not in ``changes`` follows a smaller ``T``
+    down. Nothing is changed here: the caller applies the result only once it is complete.
+    """
+    unknown = sorted(set(changes) - set(_DEFAULT_SETTINGS))
+    if unknown:
+        controls = ", ".join(_DEFAULT_SETTINGS)
+        raise TypeError(f"unknown control {', '.join(map(str, unknown))}; the controls are {controls}")
+    settings = {**current, **changes}
+    name = settings["name"]
+    if not isinstance(name, str) or name not in SCHEDULE_NAMES:
+        raise ValueError(f"name must be one of {', '.join(SCHEDULE_NAMES)}, got {name!r}")
+    T = check_int("num_timesteps", settings["num_timesteps"], minimum=1, maximum=MAX_NUM_TIMESTEPS)
+    _check_num_timesteps(T, num_images)
+    for key, spec in _PARAMETERS.items():
+        settings[key] = spec.check(key, settings[key])
+    settings["zero_terminal_snr"] = check_bool("zero_terminal_snr", settings["zero_terminal_snr"])
+    params = {key: settings[key] for key in SCHEDULE_PARAMETERS[name]}
+    make_schedule(name, T, zero_terminal_snr=settings["zero_terminal_snr"], **params)  # the combination
+    if "t" in changes:
+        settings["t"] = check_int("t", changes["t"], minimum=0, maximum=T)
+    else:
+        settings["t"] = T // 2 if settings["t"] is None else min(settings["t"], T)
+    return {**settings, "num_timesteps": T}
+
+
+def _check_num_timesteps(T: int, num_images: int) -> None:
+    if T < num_images - 1:
+        raise ValueError(
+            f"num_timesteps must be at least num_images - 1 = {num_images - 1} to show {num_images} spaced "
+            f"timesteps, got {T}"
+        )
+
+
+def _check_image(image: object) -> torch.Tensor:
+    """The explorer's picture as a ``(C, H, W)`` tensor, from a PIL image or a tensor."""
+    if isinstance(image, Image.Image):
+        image = pil_to_tensor(image)
+    check_float_tensor("image", image)
+    if image.ndim != 3 or image.shape[0] not in (1, 3):
+        shape = tuple(image.shape)
+        raise ValueError(f"image must be a PIL image, or a (3, H, W) or (1, H, W) tensor; got shape {shape}")
+    if max(image.shape[1:]) > MAX_IMAGE_SIDE or min(image.shape[1:]) < 1:
+        raise ValueError(
+            f"image must be 1 to MAX_IMAGE_SIDE={MAX_IMAGE_SIDE} pixels a side (the explorer redraws it several "
+            f"times per move), got {image.shape[2]}x{image.shape[1]}; e.g. diffusion_helpers.example_image(128)"
+        )
+    if not torch.isfinite(image).all():
+        raise ValueError("image contains NaN or inf")
+    return image.detach().to("cpu", torch.float32)
+
+
+def _parameter_slider(key: str, spec: Parameter, value: float, style: dict[str, str]) -> widgets.Widget:
+    """A slider over ``spec``'s slider range (log-scaled for β), widened to show ``value``."""
+    description, readout_format = _SLIDER_LOOKS.get(key, (key, ".3g"))
+    if spec.log_slider:
+        slider = widgets.FloatLogSlider(
+            base=10, min=math.log10(spec.slider_low), max=math.log10(spec.slider_high), step=0.05,
+            description=description, style=style, readout_format=readout_format,
+        )
+    else:
+        slider = widgets.FloatSlider(
+            min=spec.slider_low, max=spec.slider_high, step=(spec.slider_high - spec.slider_low) / 100,
+            description=description, style=style, readout_format=readout_format,
+        )
+    _make_room(slider, value)
+    slider.value = value
+    return slider
+
+
+def _make_room(control: widgets.Widget, value: Any) -> None:
+    """Widen a slider's range to hold ``value``: a slider clamps a value beyond its ends without a word."""
+    if isinstance(control, widgets.FloatLogSlider):  # its min and max are exponents
+        exponent = math.log10(value)
+        control.min = min(control.min, exponent - 1e-9)  # the margin absorbs the rounding of 10 ** exponent
+        control.max = max(control.max, exponent + 1e-9)
+    elif isinstance(control, (widgets.FloatSlider, widgets.IntSlider)):
+        control.min = min(control.min, value)
+        control.max = max(control.max, value)
