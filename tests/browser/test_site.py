@@ -205,3 +205,48 @@ def test_jshtml_player_scrubs_without_a_kernel(
         (artifacts_dir / "site").mkdir(parents=True, exist_ok=True)
         player.screenshot(path=str(artifacts_dir / "site" / f"player__{Path(page_path).stem}__{index}.png"))
     assert not log.problems(), "\n".join(log.problems())
+
+
+def try_items() -> list[tuple[str, str]]:
+    """(page, letter) for every "- **Try (x).**" item of the notebooks' markdown (see dh.notebook.try_this)."""
+    from diffusion_helpers.notebook import TRY_ITEM
+
+    items = []
+    for notebook in sorted(SITE_NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        for cell in json.loads(notebook.read_text(encoding="utf-8")).get("cells", []):
+            if cell.get("cell_type") == "markdown":
+                source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+                items += [(f"notebooks/{notebook.stem}.html", letter) for letter in TRY_ITEM.findall(source)]
+    return items
+
+
+TRY_ITEMS = try_items()
+
+
+@pytest.mark.parametrize(("page_path", "letter"), TRY_ITEMS or [("<no try item>", "")])
+def test_every_try_item_can_be_done_without_a_kernel(
+    page_path: str, letter: str, site_url: str, new_page: Any, artifacts_dir: Path
+) -> None:
+    """Each "Try (x)." of a notebook has its own player on the page, and stepping it shows each of its frames."""
+    if not TRY_ITEMS:
+        pytest.fail(f"no notebook in {SITE_NOTEBOOKS} has a 'Try (x).' item: the classroom prompts are gone")
+    _require_built(site_pages()[0])
+    page, log = new_page(viewport={"width": 1280, "height": 800})
+    _open(page, f"{site_url}/{page_path}")
+    figures = page.locator(f'figure.dh-try[data-try~="{letter}"]')
+    assert figures.count() == 1, f"{page_path}: Try ({letter}) has {figures.count()} players, not one"
+    figure = figures.first
+    assert f"({letter})" in figure.locator("figcaption").inner_text()
+    slider, frame = figure.locator("input.anim-slider"), figure.locator(".animation img").first
+    figure.scroll_into_view_if_needed()
+    figure.locator("button[title='Pause']").click()
+    figure.locator("button[title='First frame']").click()
+    frames, seen = int(slider.get_attribute("max") or 0) + 1, set()
+    assert frames >= 2, f"{page_path}: the player of Try ({letter}) has a single frame"
+    for _ in range(frames):  # the reader's way: the "next frame" button, through every setting to compare
+        seen.add(frame.get_attribute("src"))
+        figure.locator("button[title='Next frame']").click()
+    assert len(seen) == frames, f"{page_path}: Try ({letter}) shows {len(seen)} different pictures in {frames} frames"
+    (artifacts_dir / "site").mkdir(parents=True, exist_ok=True)
+    figure.screenshot(path=str(artifacts_dir / "site" / f"try__{Path(page_path).stem}__{letter}.png"))
+    assert not log.problems(), "\n".join(log.problems())
