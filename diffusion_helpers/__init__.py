@@ -14,9 +14,11 @@ Modules, in the direction imports flow (the mathematics never imports the presen
     forward    the forward process: q_step (Eq. 2), q_sample (Eq. 4), forward_trajectory
     reverse    the posterior q(x_{t-1} | x_t, x_0) (Eq. 6-7), x_0 <-> eps, the reverse mean (Eq. 11), one step
     sampling   the DDPM sampler (Algorithm 2), and the exact noise predictor of Gaussian data
+    toy1d      1-D toys computed exactly: mixture data, Bayes' rule on a grid (import diffusion_helpers.toy1d)
     images     example image, loading, PIL <-> tensor in [-1, 1], image grids
     plotting   matplotlib figures the notebooks show (imported on first use)
     plotting_training  figures of training and sampling on 2-D data (imported on first use)
+    plotting_reverse  figures and the reverse-step explorer of notebook 04 (imported on first use)
     widgets    ipywidgets controls: the timestep scrubber and the schedule explorer (imported on first use)
     notebook   teaching aids: show the package's source (imported on first use)
     exercises  self-checking exercises: dh.exercises.check("NN-name", answer) (imported on first use)
@@ -82,6 +84,7 @@ __all__ = [
     "p_sample_step",
     "pil_to_tensor",
     "plotting",
+    "plotting_reverse",
     "plotting_training",
     "predict_eps",
     "predict_x0",
@@ -100,7 +103,7 @@ __all__ = [
 
 # The presentation layer pulls in matplotlib and ipywidgets; load it only when it is used, so that
 # `import diffusion_helpers` costs little more than `import torch`.
-_LAZY_SUBMODULES = ("exercises", "notebook", "plotting", "plotting_training", "widgets")
+_LAZY_SUBMODULES = ("exercises", "notebook", "plotting", "plotting_reverse", "plotting_training", "widgets")
 
 
 def __getattr__(name: str) -> Any:
