@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from diffusion_helpers.exercises.cells import collapse, is_collapsed, is_solution_cell  # noqa: E402
+from diffusion_helpers.exercises.cells import collapse, is_collapsed, is_solution_cell
 
 
 def main(paths: list[str]) -> int:

@@ -264,8 +264,13 @@ def test_diagnoses_by_value_and_by_test(registry: dict, capsys: pytest.CaptureFi
 
 
 def test_predict_before_you_run(registry: dict, capsys: pytest.CaptureFixture[str]) -> None:
-    exercises.prediction("99-guess", hint="think", explanation="since", rtol=0.2,
-                         diagnoses=[exercises.mistake("that is the variance", gives=lambda: 0.04)])(lambda: 0.2)
+    exercises.prediction(
+        "99-guess",
+        hint="think",
+        explanation="since",
+        rtol=0.2,
+        diagnoses=[exercises.mistake("that is the variance", gives=lambda: 0.04)],
+    )(lambda: 0.2)
     exercises.check("99-guess", None)
     assert not exercises.reveal("99-guess")
     out = capsys.readouterr().out

@@ -73,7 +73,8 @@ def _try_players(cells: list[dict]) -> dict[str, str]:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_every_try_item_has_a_kernel_free_player(path: Path) -> None:
     cells = _cells(path)
-    letters = [m for cell in cells if cell["cell_type"] == "markdown" for m in notebook.TRY_ITEM.findall(cell["source"])]
+    markdown = [cell["source"] for cell in cells if cell["cell_type"] == "markdown"]
+    letters = [letter for source in markdown for letter in notebook.TRY_ITEM.findall(source)]
     assert len(letters) == len(set(letters)), f"{path.name}: a 'Try' letter is used twice: {letters}"
     players = _try_players(cells)
     missing = sorted(set(letters) - set(players))
@@ -91,7 +92,9 @@ def test_the_classroom_notebooks_have_try_items() -> None:
 
 # --------------------------------------------------------------------------------- the first cell
 
-_INSTALL_BLOCK = re.compile(r"^try:\n    import diffusion_helpers as dh\nexcept ModuleNotFoundError:.*?\) from None\n", re.S)
+_INSTALL_BLOCK = re.compile(
+    r"^try:\n    import diffusion_helpers as dh\nexcept ModuleNotFoundError:.*?\) from None\n", re.S
+)
 
 
 def _install_block(path: Path) -> str:
@@ -145,9 +148,11 @@ def test_one_minimum_python_version_in_pyproject_readme_and_notebook_00() -> Non
     (declared,) = re.findall(r'^requires-python = ">=(\d+)\.(\d+)"$', pyproject, re.M)
     version = ".".join(declared)
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert re.findall(r"Python (\d+\.\d+) or newer", readme) == [version] * len(
-        re.findall(r"Python \d+\.\d+ or newer", readme)
-    ) and f"Python {version} or newer" in readme
+    assert (
+        re.findall(r"Python (\d+\.\d+) or newer", readme)
+        == [version] * len(re.findall(r"Python \d+\.\d+ or newer", readme))
+        and f"Python {version} or newer" in readme
+    )
     assert not re.search(r"with Python \d+\.\d+ \(", readme), "the README names another version as the requirement"
     setup = _cells(REPO / "notebooks" / "00_setup.ipynb")
     text = "\n".join(cell["source"] for cell in setup)

@@ -74,6 +74,7 @@ __all__ = ["Exercise", "Mistake", "Verdict", "check", "exercise", "get", "mistak
 
 _NAME = re.compile(r"^(\d\d)-[A-Za-z0-9]+(-[A-Za-z0-9]+)*$")
 
+
 @dataclass(frozen=True)
 class Exercise:
     """One registered exercise: its name, the function computing the expected value, how to compare."""
@@ -160,7 +161,9 @@ def prediction(
     return _register(name, hint, rtol, atol, diagnoses, explanation, choices or {}, is_prediction=True)
 
 
-def mistake(message: str, *, gives: Callable[[], Any] | None = None, when: Callable[[Any], Any] | None = None) -> Mistake:
+def mistake(
+    message: str, *, gives: Callable[[], Any] | None = None, when: Callable[[Any], Any] | None = None
+) -> Mistake:
     r"""A diagnosis: ``message`` if the answer is what a typical mistake produces.
 
     Args:
@@ -191,8 +194,9 @@ def check(name: str, answer: Any) -> Verdict:
     if answer is None or answer is Ellipsis:
         _GUESSES.pop(name, None)
         what = "your guess" if item.is_prediction else "your answer"
-        return _verdict(name, False, f"not answered yet. Replace None with {what} and run the cell again.\n"
-                                     f"  Hint: {item.hint}")
+        return _verdict(
+            name, False, f"not answered yet. Replace None with {what} and run the cell again.\n  Hint: {item.hint}"
+        )
     if item.is_prediction:
         problem = _shape_problem(answer, item)
         if problem:

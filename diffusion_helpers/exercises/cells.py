@@ -42,7 +42,8 @@ def is_collapsed(cell: dict[str, Any]) -> bool:
     metadata = cell.get("metadata", {})
     jupyter = metadata.get("jupyter", {})
     tags = metadata.get("tags", [])
-    return bool(jupyter.get("source_hidden") and jupyter.get("outputs_hidden")) and all(t in tags for t in SOLUTION_TAGS)
+    hidden = bool(jupyter.get("source_hidden") and jupyter.get("outputs_hidden"))
+    return hidden and all(tag in tags for tag in SOLUTION_TAGS)
 
 
 def _source(cell: dict[str, Any]) -> str:

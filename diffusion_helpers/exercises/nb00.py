@@ -18,8 +18,10 @@ from . import exercise, mistake
     diagnoses=[
         mistake("That is pixel / 255, on the scale [0, 1]; the model's scale is [-1, 1].", gives=lambda: 200 / 255),
         mistake("Close: subtract 1 after doubling, 2 * pixel / 255 - 1.", gives=lambda: 2 * 200 / 255),
-        mistake("That is pixel / 127.5 - 1 with 128 in place of 127.5; 255 must map to exactly +1.",
-                gives=lambda: 200 / 128 - 1),
+        mistake(
+            "That is pixel / 127.5 - 1 with 128 in place of 127.5; 255 must map to exactly +1.",
+            gives=lambda: 200 / 128 - 1,
+        ),
     ],
 )
 def pixel_to_x() -> float:
@@ -31,12 +33,18 @@ def pixel_to_x() -> float:
     "00-x-to-pixels",
     hint="pixel = round((x + 1) * 127.5), after clamping x to [-1, 1]; give a tuple of two ints.",
     diagnoses=[
-        mistake("x = 1.6 gives 331.5 without the clamp: that is no byte. Clamp x to [-1, 1] first.",
-                gives=lambda: (round(1.3 * 127.5), round(2.6 * 127.5))),
-        mistake("76 is what the wrap-around paints (332 - 256): clamp x to [-1, 1] before converting.",
-                gives=lambda: (round(1.3 * 127.5), round(2.6 * 127.5) - 256)),
-        mistake("165 is (0.3 + 1) * 127.5 = 165.75 truncated; tensor_to_pil rounds to the nearest level.",
-                gives=lambda: (165, 255)),
+        mistake(
+            "x = 1.6 gives 331.5 without the clamp: that is no byte. Clamp x to [-1, 1] first.",
+            gives=lambda: (round(1.3 * 127.5), round(2.6 * 127.5)),
+        ),
+        mistake(
+            "76 is what the wrap-around paints (332 - 256): clamp x to [-1, 1] before converting.",
+            gives=lambda: (round(1.3 * 127.5), round(2.6 * 127.5) - 256),
+        ),
+        mistake(
+            "165 is (0.3 + 1) * 127.5 = 165.75 truncated; tensor_to_pil rounds to the nearest level.",
+            gives=lambda: (165, 255),
+        ),
     ],
 )
 def x_to_pixels() -> tuple[int, int]:

@@ -62,14 +62,22 @@ def _first_t(values: torch.Tensor, above: float) -> float:
     hint="x_1 = sqrt(1 - beta_1) * x0 + sqrt(beta_1) * eps_1, and beta_1 is schedule.betas[0].",
     atol=1e-6,
     diagnoses=[
-        mistake("Off by one timestep: you used beta_2 = schedule.betas[1]. Element [t - 1] is timestep t.",
-                gives=lambda: _x1_with(math.sqrt(1 - _beta(2)), math.sqrt(_beta(2)))),
-        mistake("The noise's standard deviation is sqrt(beta_1), not beta_1 (beta_t is its variance).",
-                gives=lambda: _x1_with(math.sqrt(1 - _beta(1)), _beta(1))),
-        mistake("x0 must be shrunk by sqrt(alpha_1) = sqrt(1 - beta_1) as well: that keeps the variance at 1.",
-                gives=lambda: _x1_with(1.0, math.sqrt(_beta(1)))),
-        mistake("The factor in front of x0 is sqrt(alpha_1), not alpha_1.",
-                gives=lambda: _x1_with(1 - _beta(1), math.sqrt(_beta(1)))),
+        mistake(
+            "Off by one timestep: you used beta_2 = schedule.betas[1]. Element [t - 1] is timestep t.",
+            gives=lambda: _x1_with(math.sqrt(1 - _beta(2)), math.sqrt(_beta(2))),
+        ),
+        mistake(
+            "The noise's standard deviation is sqrt(beta_1), not beta_1 (beta_t is its variance).",
+            gives=lambda: _x1_with(math.sqrt(1 - _beta(1)), _beta(1)),
+        ),
+        mistake(
+            "x0 must be shrunk by sqrt(alpha_1) = sqrt(1 - beta_1) as well: that keeps the variance at 1.",
+            gives=lambda: _x1_with(1.0, math.sqrt(_beta(1))),
+        ),
+        mistake(
+            "The factor in front of x0 is sqrt(alpha_1), not alpha_1.",
+            gives=lambda: _x1_with(1 - _beta(1), math.sqrt(_beta(1))),
+        ),
     ],
 )
 def x1_by_hand() -> torch.Tensor:
@@ -87,8 +95,10 @@ def x1_by_hand() -> torch.Tensor:
         "to about 2.5, so about exp(-1.26) = 0.28 is left: half the steps remove far more than half the image."
     ),
     diagnoses=[
-        mistake("Half the steps do not remove half the image: the shrinking compounds, like interest.",
-                when=lambda guess: 0.4 <= float(guess) <= 0.6),
+        mistake(
+            "Half the steps do not remove half the image: the shrinking compounds, like interest.",
+            when=lambda guess: 0.4 <= float(guess) <= 0.6,
+        ),
     ],
 )
 def predict_half_way() -> float:
@@ -106,9 +116,11 @@ def predict_half_way() -> float:
         "0.5. Notebook 02 calls the product sqrt(alpha_bar_t)."
     ),
     diagnoses=[
-        mistake("That is where the product of the alphas (the signal's variance) halves; the mean follows "
-                "the amplitude, the product of the sqrt(alpha_t), which halves later.",
-                gives=lambda: _first_t(-_schedule().alpha_bars, -0.5)),
+        mistake(
+            "That is where the product of the alphas (the signal's variance) halves; the mean follows "
+            "the amplitude, the product of the sqrt(alpha_t), which halves later.",
+            gives=lambda: _first_t(-_schedule().alpha_bars, -0.5),
+        ),
     ],
 )
 def mean_halves() -> float:
@@ -122,10 +134,14 @@ def mean_halves() -> float:
     rtol=0.05,
     explanation="Exercise 01-var-recursion derives the curve this crossing lies on.",
     diagnoses=[
-        mistake("That is where the variance, not the standard deviation, exceeds 0.9 (std 0.9 is variance 0.81).",
-                gives=lambda: _first_t(_variances(_variance_of_x0()), 0.9)),
-        mistake("That is where the noise alone reaches a std of 0.9; the image's own spread adds to it.",
-                gives=lambda: _first_t(1 - _schedule().alpha_bars, 0.81)),
+        mistake(
+            "That is where the variance, not the standard deviation, exceeds 0.9 (std 0.9 is variance 0.81).",
+            gives=lambda: _first_t(_variances(_variance_of_x0()), 0.9),
+        ),
+        mistake(
+            "That is where the noise alone reaches a std of 0.9; the image's own spread adds to it.",
+            gives=lambda: _first_t(1 - _schedule().alpha_bars, 0.81),
+        ),
     ],
 )
 def std_crosses() -> float:
@@ -138,17 +154,28 @@ def std_crosses() -> float:
     hint="Var(a X + b Z) = a^2 Var(X) + b^2 Var(Z) for independent X, Z: so v_t = alpha_t v_(t-1) + beta_t.",
     rtol=1e-4,
     diagnoses=[
-        mistake("Those are standard deviations; the recursion is for variances.",
-                gives=lambda: _variances(_variance_of_x0()).sqrt()),
-        mistake("The factor sqrt(alpha_t) multiplies x_(t-1); a variance scales with its square, alpha_t.",
-                gives=lambda: _variances(_variance_of_x0(), factor="sqrt")),
-        mistake("You added the noise variances but never shrank the previous variance by alpha_t.",
-                gives=lambda: _variances(_variance_of_x0(), factor="one")),
-        mistake("You started from v_0 = 0. Across the pixels, x_0 has its own variance: start from x0.var().",
-                gives=lambda: _variances(0.0)),
-        mistake("Your values are shifted by one timestep: element [t - 1] must be v_t, and v_0 is not in the list.",
-                gives=lambda: torch.cat([torch.tensor([_variance_of_x0()], dtype=torch.float64),
-                                         _variances(_variance_of_x0())[:-1]])),
+        mistake(
+            "Those are standard deviations; the recursion is for variances.",
+            gives=lambda: _variances(_variance_of_x0()).sqrt(),
+        ),
+        mistake(
+            "The factor sqrt(alpha_t) multiplies x_(t-1); a variance scales with its square, alpha_t.",
+            gives=lambda: _variances(_variance_of_x0(), factor="sqrt"),
+        ),
+        mistake(
+            "You added the noise variances but never shrank the previous variance by alpha_t.",
+            gives=lambda: _variances(_variance_of_x0(), factor="one"),
+        ),
+        mistake(
+            "You started from v_0 = 0. Across the pixels, x_0 has its own variance: start from x0.var().",
+            gives=lambda: _variances(0.0),
+        ),
+        mistake(
+            "Your values are shifted by one timestep: element [t - 1] must be v_t, and v_0 is not in the list.",
+            gives=lambda: torch.cat(
+                [torch.tensor([_variance_of_x0()], dtype=torch.float64), _variances(_variance_of_x0())[:-1]]
+            ),
+        ),
     ],
 )
 def var_recursion() -> torch.Tensor:
@@ -161,14 +188,22 @@ def var_recursion() -> torch.Tensor:
     "01-sqrt-alpha-bar-T",
     hint="Multiply all T alphas (math.prod or torch.prod), then take the square root.",
     diagnoses=[
-        mistake("That is alpha_bar_T, the share of the variance; the amplitude is its square root.",
-                gives=lambda: float(_schedule().alpha_bars[-1])),
-        mistake("That is sqrt(1 - alpha_bar_T), the noise's share of the amplitude.",
-                gives=lambda: math.sqrt(1 - float(_schedule().alpha_bars[-1]))),
-        mistake("Off by one timestep: that is the product up to T - 1. Include alpha_T.",
-                gives=lambda: math.sqrt(float(_schedule().alpha_bars[-2]))),
-        mistake("That is the product of the betas; the image's share shrinks by the alphas, 1 - beta_t.",
-                gives=lambda: math.sqrt(math.prod(_schedule().betas.tolist()))),
+        mistake(
+            "That is alpha_bar_T, the share of the variance; the amplitude is its square root.",
+            gives=lambda: float(_schedule().alpha_bars[-1]),
+        ),
+        mistake(
+            "That is sqrt(1 - alpha_bar_T), the noise's share of the amplitude.",
+            gives=lambda: math.sqrt(1 - float(_schedule().alpha_bars[-1])),
+        ),
+        mistake(
+            "Off by one timestep: that is the product up to T - 1. Include alpha_T.",
+            gives=lambda: math.sqrt(float(_schedule().alpha_bars[-2])),
+        ),
+        mistake(
+            "That is the product of the betas; the image's share shrinks by the alphas, 1 - beta_t.",
+            gives=lambda: math.sqrt(math.prod(_schedule().betas.tolist())),
+        ),
     ],
 )
 def sqrt_alpha_bar_T() -> float:

@@ -40,14 +40,15 @@ def _first_t_below(values: torch.Tensor, level: float) -> int:
         "would be right only if the two noises were the same draw (the last line of the table)."
     ),
     diagnoses=[
-        mistake("You added the standard deviations, 0.42 + 0.63. For independent noises the variances add.",
-                gives=lambda: math.sqrt(0.6 * (1 - 0.7)) + math.sqrt(1 - 0.6)),
-        mistake("That is the variance, 0.58; the standard deviation is its square root.",
-                gives=lambda: 1 - 0.6 * 0.7),
+        mistake(
+            "You added the standard deviations, 0.42 + 0.63. For independent noises the variances add.",
+            gives=lambda: math.sqrt(0.6 * (1 - 0.7)) + math.sqrt(1 - 0.6),
+        ),
+        mistake("That is the variance, 0.58; the standard deviation is its square root.", gives=lambda: 1 - 0.6 * 0.7),
     ],
 )
 def predict_merged_std() -> float:
-    """The std of sqrt(alpha_t (1 - alpha_(t-1))) eps_1 + sqrt(1 - alpha_t) eps_2 at alpha_t = 0.6, alpha_(t-1) = 0.7."""
+    """The std of sqrt(alpha_t (1 - alpha_(t-1))) eps_1 + sqrt(1 - alpha_t) eps_2, alpha_t = 0.6, alpha_(t-1) = 0.7."""
     return math.sqrt(1 - 0.6 * 0.7)
 
 
@@ -55,16 +56,26 @@ def predict_merged_std() -> float:
     "02-alpha-bar-toy",
     hint="alpha_bar_3 = alpha_1 * alpha_2 * alpha_3 with alpha_t = 1 - beta_t.",
     diagnoses=[
-        mistake("That is the product of the betas; alpha_bar multiplies the alphas, 1 - beta_t.",
-                gives=lambda: math.prod(TOY_BETAS)),
-        mistake("That is 1 - (beta_1 + beta_2 + beta_3): multiply the alphas instead of subtracting the betas.",
-                gives=lambda: 1 - sum(TOY_BETAS)),
-        mistake("That is the approximation exp(-sum of betas); the exact value is the product of the alphas.",
-                gives=lambda: math.exp(-sum(TOY_BETAS))),
-        mistake("That is sqrt(alpha_bar_3), the amplitude; the question asks for alpha_bar_3 itself.",
-                gives=lambda: math.sqrt(_toy().alpha_bar(3))),
-        mistake("Off by one timestep: that is alpha_bar_2. The product runs from s = 1 to t = 3.",
-                gives=lambda: _toy().alpha_bar(2)),
+        mistake(
+            "That is the product of the betas; alpha_bar multiplies the alphas, 1 - beta_t.",
+            gives=lambda: math.prod(TOY_BETAS),
+        ),
+        mistake(
+            "That is 1 - (beta_1 + beta_2 + beta_3): multiply the alphas instead of subtracting the betas.",
+            gives=lambda: 1 - sum(TOY_BETAS),
+        ),
+        mistake(
+            "That is the approximation exp(-sum of betas); the exact value is the product of the alphas.",
+            gives=lambda: math.exp(-sum(TOY_BETAS)),
+        ),
+        mistake(
+            "That is sqrt(alpha_bar_3), the amplitude; the question asks for alpha_bar_3 itself.",
+            gives=lambda: math.sqrt(_toy().alpha_bar(3)),
+        ),
+        mistake(
+            "Off by one timestep: that is alpha_bar_2. The product runs from s = 1 to t = 3.",
+            gives=lambda: _toy().alpha_bar(2),
+        ),
     ],
 )
 def alpha_bar_toy() -> float:
@@ -76,8 +87,10 @@ def alpha_bar_toy() -> float:
     "02-half-amplitude-t",
     hint="Look for the first t with schedule.sqrt_alpha_bars[t - 1] < 0.5 (element [t - 1] is timestep t).",
     diagnoses=[
-        mistake("That is where alpha_bar_t falls below 0.5, the signal's variance; the amplitude is its square root.",
-                gives=lambda: _first_t_below(_schedule().alpha_bars, 0.5)),
+        mistake(
+            "That is where alpha_bar_t falls below 0.5, the signal's variance; the amplitude is its square root.",
+            gives=lambda: _first_t_below(_schedule().alpha_bars, 0.5),
+        ),
     ],
 )
 def half_amplitude_t() -> int:
@@ -89,14 +102,22 @@ def half_amplitude_t() -> int:
     "02-var-x250",
     hint="Eq. 4: the covariance of q(x_t | x_0) is (1 - alpha_bar_t) I.",
     diagnoses=[
-        mistake("That is the standard deviation sqrt(1 - alpha_bar_t); the variance is its square.",
-                gives=lambda: math.sqrt(1 - _schedule().alpha_bar(250))),
-        mistake("That is alpha_bar_250, the signal's share; the noise's variance is 1 - alpha_bar_250.",
-                gives=lambda: _schedule().alpha_bar(250)),
-        mistake("That is beta_250, the variance one step adds; 250 steps have added 1 - alpha_bar_250.",
-                gives=lambda: float(_schedule().betas[250 - 1])),
-        mistake("Off by one timestep: that is 1 - alpha_bar_249. Element [t - 1] is timestep t.",
-                gives=lambda: 1 - _schedule().alpha_bar(249)),
+        mistake(
+            "That is the standard deviation sqrt(1 - alpha_bar_t); the variance is its square.",
+            gives=lambda: math.sqrt(1 - _schedule().alpha_bar(250)),
+        ),
+        mistake(
+            "That is alpha_bar_250, the signal's share; the noise's variance is 1 - alpha_bar_250.",
+            gives=lambda: _schedule().alpha_bar(250),
+        ),
+        mistake(
+            "That is beta_250, the variance one step adds; 250 steps have added 1 - alpha_bar_250.",
+            gives=lambda: float(_schedule().betas[250 - 1]),
+        ),
+        mistake(
+            "Off by one timestep: that is 1 - alpha_bar_249. Element [t - 1] is timestep t.",
+            gives=lambda: 1 - _schedule().alpha_bar(249),
+        ),
     ],
 )
 def var_x250() -> float:
@@ -108,12 +129,14 @@ def var_x250() -> float:
     "02-mean-x250",
     hint="Eq. 4: the mean of q(x_t | x_0) is sqrt(alpha_bar_t) x_0.",
     diagnoses=[
-        mistake("The mean is sqrt(alpha_bar_t) x_0, not alpha_bar_t x_0.",
-                gives=lambda: _schedule().alpha_bar(250) * 0.8),
-        mistake("That is the mean after one step, sqrt(alpha_250) x_0; 250 steps multiply by sqrt(alpha_bar_250).",
-                gives=lambda: math.sqrt(float(_schedule().alphas[250 - 1])) * 0.8),
-        mistake("The noise has mean 0 but the image is shrunk: the mean is sqrt(alpha_bar_t) x_0.",
-                gives=lambda: 0.8),
+        mistake(
+            "The mean is sqrt(alpha_bar_t) x_0, not alpha_bar_t x_0.", gives=lambda: _schedule().alpha_bar(250) * 0.8
+        ),
+        mistake(
+            "That is the mean after one step, sqrt(alpha_250) x_0; 250 steps multiply by sqrt(alpha_bar_250).",
+            gives=lambda: math.sqrt(float(_schedule().alphas[250 - 1])) * 0.8,
+        ),
+        mistake("The noise has mean 0 but the image is shrunk: the mean is sqrt(alpha_bar_t) x_0.", gives=lambda: 0.8),
     ],
 )
 def mean_x250() -> float:

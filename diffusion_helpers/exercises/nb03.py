@@ -48,8 +48,10 @@ def _estimated_T(level: float) -> int:
         "range of betas, not the number of steps, was tuned to reach noise."
     ),
     diagnoses=[
-        mistake("Fewer steps of the same small size do not end in noise: the betas add up to only 1, not 10.",
-                when=lambda guess: float(guess) < 0.2),
+        mistake(
+            "Fewer steps of the same small size do not end in noise: the betas add up to only 1, not 10.",
+            when=lambda guess: float(guess) < 0.2,
+        ),
     ],
 )
 def predict_T100() -> float:
@@ -79,10 +81,15 @@ _RESOLUTION_FACTORS = {"a": 1.0, "b": 2.0, "c": 4.0, "d": 0.5}
         "number of pixels (its square, the signal-to-noise ratio of the average, with the number of pixels)."
     ),
     diagnoses=[
-        mistake("Per pixel nothing changes, but the average pools 4 times as many values: its noise halves.",
-                gives=lambda: "a"),
-        mistake("4 times the pixels give 4 times the signal-to-noise ratio of the average, a variance ratio; "
-                "in standard deviations the shift grows by its square root, 2.", gives=lambda: "c"),
+        mistake(
+            "Per pixel nothing changes, but the average pools 4 times as many values: its noise halves.",
+            gives=lambda: "a",
+        ),
+        mistake(
+            "4 times the pixels give 4 times the signal-to-noise ratio of the average, a variance ratio; "
+            "in standard deviations the shift grows by its square root, 2.",
+            gives=lambda: "c",
+        ),
     ],
 )
 def predict_leak_resolution() -> str:
@@ -95,12 +102,16 @@ def predict_leak_resolution() -> str:
     "03-smallest-T",
     hint="sqrt(alpha_bar_T) falls as T grows: try a few T with dh.make_schedule('linear', T), or bisect.",
     diagnoses=[
-        mistake("That is the estimate from log alpha_bar_T ~ -T (beta_1 + beta_T) / 2. It drops the -beta^2/2 "
-                "terms of log(1 - beta), which make alpha_bar_T a little smaller, so the exact T is a little "
-                "smaller: check your T and the ones below it with make_schedule.",
-                when=lambda answer: 0 < int(answer) - _smallest_T(0.01) <= 8 or int(answer) == _estimated_T(0.01)),
-        mistake("That makes alpha_bar_T < 0.01, the variance; an amplitude below 0.01 needs alpha_bar_T < 1e-4.",
-                gives=lambda: _smallest_T(0.01, "alpha_bars")),
+        mistake(
+            "That is the estimate from log alpha_bar_T ~ -T (beta_1 + beta_T) / 2. It drops the -beta^2/2 "
+            "terms of log(1 - beta), which make alpha_bar_T a little smaller, so the exact T is a little "
+            "smaller: check your T and the ones below it with make_schedule.",
+            when=lambda answer: 0 < int(answer) - _smallest_T(0.01) <= 8 or int(answer) == _estimated_T(0.01),
+        ),
+        mistake(
+            "That makes alpha_bar_T < 0.01, the variance; an amplitude below 0.01 needs alpha_bar_T < 1e-4.",
+            gives=lambda: _smallest_T(0.01, "alpha_bars"),
+        ),
     ],
 )
 def smallest_T() -> int:
@@ -112,10 +123,14 @@ def smallest_T() -> int:
     "03-smallest-beta-T",
     hint="Loop over the candidates and build dh.make_schedule('linear', 100, beta_T=b) for each.",
     diagnoses=[
-        mistake("That makes alpha_bar_T <= 1e-2, the variance; the health check wants sqrt(alpha_bar_T) <= 0.01.",
-                gives=lambda: next(b for b in BETA_T_CANDIDATES if _sqrt_alpha_bar_T(100, beta_T=b) ** 2 <= 0.01)),
-        mistake("Close, but that one is one candidate too small: its x_T keeps more than 1% of the amplitude.",
-                when=lambda answer: abs(float(answer) + 0.01 - smallest_beta_T()) < 1e-9),
+        mistake(
+            "That makes alpha_bar_T <= 1e-2, the variance; the health check wants sqrt(alpha_bar_T) <= 0.01.",
+            gives=lambda: next(b for b in BETA_T_CANDIDATES if _sqrt_alpha_bar_T(100, beta_T=b) ** 2 <= 0.01),
+        ),
+        mistake(
+            "Close, but that one is one candidate too small: its x_T keeps more than 1% of the amplitude.",
+            when=lambda answer: abs(float(answer) + 0.01 - smallest_beta_T()) < 1e-9,
+        ),
     ],
 )
 def smallest_beta_T() -> float:
@@ -137,15 +152,22 @@ def _target_alpha_bars() -> torch.Tensor:
     "03-betas-from-alpha-bar",
     hint="alpha_t = alpha_bar_t / alpha_bar_(t-1), so beta_t = 1 - alpha_bar_t / alpha_bar_(t-1), for t = 1..T.",
     diagnoses=[
-        mistake("Those are the alphas, alpha_bar_t / alpha_bar_(t-1); the betas are 1 minus them.",
-                gives=lambda: _target_alpha_bars()[1:] / _target_alpha_bars()[:-1]),
-        mistake("Those are the drops alpha_bar_(t-1) - alpha_bar_t; a schedule multiplies, so beta_t is one "
-                "minus the ratio alpha_bar_t / alpha_bar_(t-1).",
-                gives=lambda: _target_alpha_bars()[:-1] - _target_alpha_bars()[1:]),
-        mistake("Off by one timestep: that is 1 - alpha_bar_(t+1) / alpha_bar_t. Element [t - 1] is beta_t, "
-                "and beta_1 = 1 - alpha_bar_1 / alpha_bar_0 with alpha_bar_0 = 1.",
-                gives=lambda: torch.cat([1 - _target_alpha_bars()[2:] / _target_alpha_bars()[1:-1],
-                                         torch.tensor([0.0], dtype=torch.float64)])),
+        mistake(
+            "Those are the alphas, alpha_bar_t / alpha_bar_(t-1); the betas are 1 minus them.",
+            gives=lambda: _target_alpha_bars()[1:] / _target_alpha_bars()[:-1],
+        ),
+        mistake(
+            "Those are the drops alpha_bar_(t-1) - alpha_bar_t; a schedule multiplies, so beta_t is one "
+            "minus the ratio alpha_bar_t / alpha_bar_(t-1).",
+            gives=lambda: _target_alpha_bars()[:-1] - _target_alpha_bars()[1:],
+        ),
+        mistake(
+            "Off by one timestep: that is 1 - alpha_bar_(t+1) / alpha_bar_t. Element [t - 1] is beta_t, "
+            "and beta_1 = 1 - alpha_bar_1 / alpha_bar_0 with alpha_bar_0 = 1.",
+            gives=lambda: torch.cat(
+                [1 - _target_alpha_bars()[2:] / _target_alpha_bars()[1:-1], torch.tensor([0.0], dtype=torch.float64)]
+            ),
+        ),
     ],
 )
 def betas_from_alpha_bar() -> torch.Tensor:
@@ -154,17 +176,24 @@ def betas_from_alpha_bar() -> torch.Tensor:
     return 1 - alpha_bars[1:] / alpha_bars[:-1]  # $\beta_t = 1 - \bar\alpha_t / \bar\alpha_{t-1}$
 
 
+def _alpha_bar_500(name: str) -> float:
+    return make_schedule(name, 1000).alpha_bar(500)
+
+
 @exercise(
     "03-snr-ratio",
     hint="SNR(t) = alpha_bar_t / (1 - alpha_bar_t); divide the cosine schedule's by the linear one's, at t = 500.",
     rtol=1e-4,
     diagnoses=[
-        mistake("That is the ratio of alpha_bar_t; the SNR divides each by its noise variance 1 - alpha_bar_t.",
-                gives=lambda: make_schedule("cosine", 1000).alpha_bar(500) / make_schedule("linear", 1000).alpha_bar(500)),
-        mistake("Upside down: that is linear over cosine.",
-                gives=lambda: 1 / snr_ratio()),
-        mistake("Off by one timestep: that is the ratio at t = 501 (snr[500]). Element [t - 1] is timestep t.",
-                gives=lambda: float(make_schedule("cosine", 1000).snr[500] / make_schedule("linear", 1000).snr[500])),
+        mistake(
+            "That is the ratio of alpha_bar_t; the SNR divides each by its noise variance 1 - alpha_bar_t.",
+            gives=lambda: _alpha_bar_500("cosine") / _alpha_bar_500("linear"),
+        ),
+        mistake("Upside down: that is linear over cosine.", gives=lambda: 1 / snr_ratio()),
+        mistake(
+            "Off by one timestep: that is the ratio at t = 501 (snr[500]). Element [t - 1] is timestep t.",
+            gives=lambda: float(make_schedule("cosine", 1000).snr[500] / make_schedule("linear", 1000).snr[500]),
+        ),
     ],
 )
 def snr_ratio() -> float:
