@@ -26,12 +26,17 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 from matplotlib.artist import Artist
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ._checks import check_float, check_int
-from .toy1d import GaussianMixture, distance_from_gaussian, grid_moments, make_grid, normal_density
-from .toy1d import reverse_step_on_grid
+from .toy1d import (
+    GaussianMixture,
+    distance_from_gaussian,
+    grid_moments,
+    make_grid,
+    normal_density,
+    reverse_step_on_grid,
+)
 from .widgets import _LiveFigure
 
 __all__ = [
@@ -141,8 +146,9 @@ def plot_posterior_regression(
     line_y = mean_line(line_x).detach().cpu().double().numpy()
     band = 2 * math.sqrt(variance)
     ax.plot(line_x, line_y, color=STYLES[0]["color"], lw=2.2, label=r"posterior mean $\tilde\mu_t(x_t, x_0)$")
-    ax.fill_between(line_x, line_y - band, line_y + band, color=STYLES[0]["color"], alpha=0.15,
-                    label=r"$\pm 2\sqrt{\tilde\beta_t}$")
+    ax.fill_between(
+        line_x, line_y - band, line_y + band, color=STYLES[0]["color"], alpha=0.15, label=r"$\pm 2\sqrt{\tilde\beta_t}$"
+    )
     ax.set_xlabel(f"$x_{{{t}}}$")
     ax.set_ylabel(f"$x_{{{t - 1}}}$")
     ax.grid(alpha=0.3)
@@ -243,7 +249,10 @@ def plot_histograms(
 
 
 def plot_paths(
-    trajectory: torch.Tensor, *, count: int = 40, density: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    trajectory: torch.Tensor,
+    *,
+    count: int = 40,
+    density: Callable[[torch.Tensor], torch.Tensor] | None = None,
     suptitle: str | None = None,
 ) -> Figure:
     r"""1-D sampling trajectories: $x_t$ against $t$, from $t = T$ on the left to $t = 0$ on the right.
@@ -315,14 +324,17 @@ class ReverseStepExplorer(_LiveFigure):
             1, 2, gridspec_kw={"left": 0.07, "right": 0.98, "bottom": 0.16, "top": 0.82, "wspace": 0.22}
         )
         self._header = self.figure.text(0.5, 0.985, "", ha="center", va="top", fontsize=12)
-        left.fill_between(g, self.prior.numpy() / float(self.prior.max()), color="0.6", alpha=0.5,
-                          label=r"data $p(x_0)$ (scaled)")
-        (self._likelihood,) = left.plot([], [], color=STYLES[1]["color"], ls="--", lw=2,
-                                        label=r"$q(x_1 \mid x_0)$ as a function of $x_0$ (scaled)")
+        left.fill_between(
+            g, self.prior.numpy() / float(self.prior.max()), color="0.6", alpha=0.5, label=r"data $p(x_0)$ (scaled)"
+        )
+        (self._likelihood,) = left.plot(
+            [], [], color=STYLES[1]["color"], ls="--", lw=2, label=r"$q(x_1 \mid x_0)$ as a function of $x_0$ (scaled)"
+        )
         left.set_title("what Bayes' rule multiplies", fontsize=11)
         (self._posterior,) = right.plot([], [], color=STYLES[0]["color"], lw=2.4, label=r"true $q(x_0 \mid x_1)$")
-        (self._gaussian,) = right.plot([], [], color=STYLES[1]["color"], ls="--", lw=1.8,
-                                       label="Gaussian, same mean and variance")
+        (self._gaussian,) = right.plot(
+            [], [], color=STYLES[1]["color"], ls="--", lw=1.8, label="Gaussian, same mean and variance"
+        )
         for ax in (left, right):
             ax.set_xlim(g[0], g[-1])
             ax.set_xlabel("$x_0$")
@@ -334,11 +346,27 @@ class ReverseStepExplorer(_LiveFigure):
         self._marker = left.axvline(x_t, color="0.3", lw=1, ls=":")
         style = {"description_width": "70px"}
         self.sliders = {
-            "beta": widgets.FloatLogSlider(value=beta, base=10, min=-3, max=math.log10(0.99), step=0.05,
-                                           description="β", readout_format=".3f", style=style,
-                                           continuous_update=True),
-            "x_t": widgets.FloatSlider(value=x_t, min=-2.5, max=2.5, step=0.05, description="x₁",
-                                       readout_format=".2f", style=style, continuous_update=True),
+            "beta": widgets.FloatLogSlider(
+                value=beta,
+                base=10,
+                min=-3,
+                max=math.log10(0.99),
+                step=0.05,
+                description="β",
+                readout_format=".3f",
+                style=style,
+                continuous_update=True,
+            ),
+            "x_t": widgets.FloatSlider(
+                value=x_t,
+                min=-2.5,
+                max=2.5,
+                step=0.05,
+                description="x₁",
+                readout_format=".2f",
+                style=style,
+                continuous_update=True,
+            ),
         }
         self.sliders["beta"].add_class("dh-beta")
         self.output = widgets.Output()
@@ -411,10 +439,12 @@ class ReverseStepExplorer(_LiveFigure):
         for frame in frames:
             if not isinstance(frame, Mapping) or set(frame) != {"beta", "x_t"}:
                 raise ValueError(f"each frame must be a mapping with the keys 'beta' and 'x_t', got {frame!r}")
-            settings.append((
-                check_float("beta", frame["beta"], low=1e-3, high=0.99, low_inclusive=True, high_inclusive=True),
-                check_float("x_t", frame["x_t"], low=-2.5, high=2.5, low_inclusive=True, high_inclusive=True),
-            ))
+            settings.append(
+                (
+                    check_float("beta", frame["beta"], low=1e-3, high=0.99, low_inclusive=True, high_inclusive=True),
+                    check_float("x_t", frame["x_t"], low=-2.5, high=2.5, low_inclusive=True, high_inclusive=True),
+                )
+            )
         try:
             return self._jshtml(lambda setting: self.draw(*setting), settings, interval_ms)
         finally:

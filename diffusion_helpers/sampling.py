@@ -19,7 +19,6 @@ Timestep convention: ``t`` in ``1, ..., T``; element ``[t]`` of a returned traje
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -232,6 +231,4 @@ def _check_moment(name: str, value: object, *, low: float | None) -> torch.Tenso
         if low is not None and bool((value < low).any()):
             raise ValueError(f"{name} must be >= {low:g}, got {value}")
         return value
-    return torch.tensor(
-        check_float(name, value, low=low, low_inclusive=True), dtype=torch.float64
-    )
+    return torch.tensor(check_float(name, value, low=low, low_inclusive=True), dtype=torch.float64)

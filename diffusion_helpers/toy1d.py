@@ -161,8 +161,10 @@ class GaussianMixture:
         weights = tuple(1.0 for _ in means) if weights is None else weights
         weights = tuple(check_float(f"weights[{k}]", w, low=0.0) for k, w in enumerate(weights))
         if not len(means) == len(stds) == len(weights):
-            raise ValueError(f"means, stds and weights must have one entry per component, got {len(means)}, "
-                             f"{len(stds)} and {len(weights)}")
+            raise ValueError(
+                f"means, stds and weights must have one entry per component, got {len(means)}, "
+                f"{len(stds)} and {len(weights)}"
+            )
         total = sum(weights)
         object.__setattr__(self, "means", means)
         object.__setattr__(self, "stds", stds)
@@ -173,8 +175,9 @@ class GaussianMixture:
 
         Component $k$ becomes $\mathcal N(\sqrt{\bar\alpha_t}\,m_k,\ \bar\alpha_t s_k^2 + 1 - \bar\alpha_t)$.
         """
-        alpha_bar_t = check_float("alpha_bar_t", alpha_bar_t, low=0.0, high=1.0, low_inclusive=True,
-                                  high_inclusive=True)
+        alpha_bar_t = check_float(
+            "alpha_bar_t", alpha_bar_t, low=0.0, high=1.0, low_inclusive=True, high_inclusive=True
+        )
         return GaussianMixture(
             [math.sqrt(alpha_bar_t) * m for m in self.means],
             [math.sqrt(alpha_bar_t * s**2 + 1 - alpha_bar_t) for s in self.stds],

@@ -23,8 +23,9 @@ TWO_MODES = GaussianMixture([-1.0, 1.0], [0.15, 0.15])
 def test_plot_densities_draws_each_curve_in_each_panel():
     grid = make_grid(-3, 3, 101)
     a, b = TWO_MODES.density(grid), torch.ones(101)
-    fig = pr.plot_densities(grid, {"one": {"data": a, "flat": b}, "two": {"data": a}}, markers={"x": 0.5},
-                            fill_first=True, suptitle="s")
+    fig = pr.plot_densities(
+        grid, {"one": {"data": a, "flat": b}, "two": {"data": a}}, markers={"x": 0.5}, fill_first=True, suptitle="s"
+    )
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     lines = [line for line in fig.axes[0].lines if line.get_label() in ("data", "flat")]
     np.testing.assert_allclose(lines[0].get_ydata(), a.numpy())
@@ -59,8 +60,9 @@ def test_plot_posterior_regression_draws_the_line_and_band():
 
 
 def test_plot_lines_histograms_and_paths():
-    fig = pr.plot_lines([1, 10, 100], {"a": [1, 2, 3], "b": torch.tensor([3.0, 2, 1])}, xlabel="x", ylabel="y",
-                        log_x=True, log_y=True)
+    fig = pr.plot_lines(
+        [1, 10, 100], {"a": [1, 2, 3], "b": torch.tensor([3.0, 2, 1])}, xlabel="x", ylabel="y", log_x=True, log_y=True
+    )
     assert fig.axes[0].get_xscale() == "log" and len(fig.axes[0].lines) == 2
     with pytest.raises(ValueError, match="curves is empty"):
         pr.plot_lines([1, 2], {}, xlabel="x", ylabel="y")

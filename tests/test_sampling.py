@@ -142,8 +142,12 @@ def test_ddpm_sample_reproduces_a_1d_gaussian_and_the_variance_choice_shows(vari
     schedule = make_schedule("linear", 1000)
     n = 50_000
     samples = ddpm_sample(
-        gaussian_eps_model(schedule, 2.0, 0.1), schedule, (n,), variance=variance,
-        generator=torch.Generator().manual_seed(2), dtype=torch.float64,
+        gaussian_eps_model(schedule, 2.0, 0.1),
+        schedule,
+        (n,),
+        variance=variance,
+        generator=torch.Generator().manual_seed(2),
+        dtype=torch.float64,
     )
     assert samples.shape == (n,) and samples.dtype == torch.float64
     exact_mean, exact_std = exact_sampler_moments(schedule, 2.0, 0.1, variance)
@@ -158,8 +162,13 @@ def test_ddpm_sample_is_a_loop_of_p_sample_step():
     model = gaussian_eps_model(schedule, 0.3, 0.5)
     for variance in ("beta", "beta_tilde"):
         samples, trajectory = ddpm_sample(
-            model, schedule, (64, 3), variance=variance, generator=torch.Generator().manual_seed(3),
-            dtype=torch.float64, return_trajectory=True,
+            model,
+            schedule,
+            (64, 3),
+            variance=variance,
+            generator=torch.Generator().manual_seed(3),
+            dtype=torch.float64,
+            return_trajectory=True,
         )
         generator = torch.Generator().manual_seed(3)
         x = torch.randn((64, 3), generator=generator, dtype=torch.float64)

@@ -139,8 +139,13 @@ def test_ddpm_sample_with_the_exact_mixture_eps_recovers_both_modes():
     # 100 cosine steps: each mode holds half the samples (within 5 SE), each centred on its mean
     schedule = make_schedule("cosine", 100)
     n = 8000
-    samples = ddpm_sample(mixture_eps_model(schedule, TWO_MODES), schedule, (n,),
-                          generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    samples = ddpm_sample(
+        mixture_eps_model(schedule, TWO_MODES),
+        schedule,
+        (n,),
+        generator=torch.Generator().manual_seed(3),
+        dtype=torch.float64,
+    )
     upper = samples > 0
     assert abs(float(upper.double().mean()) - 0.5) < 5 * math.sqrt(0.25 / n)
     for side, mode in ((upper, 1.0), (~upper, -1.0)):
@@ -153,10 +158,16 @@ def test_ddpm_sample_with_the_exact_mixture_eps_recovers_both_modes():
     [
         (lambda: make_grid(1.0, 1.0, 10), ValueError, "low must be < high"),
         (lambda: make_grid(0.0, 1.0, 2), ValueError, r"size must be an int in \[3, inf\)"),
-        (lambda: reverse_step_on_grid(torch.tensor([0.0, 1.0, 3.0]), torch.ones(3), 0.0, 0.1), ValueError,
-         "evenly spaced"),
-        (lambda: reverse_step_on_grid(make_grid(-1, 1, 5), torch.ones(4), 0.0, 0.1), ValueError,
-         "prior must be a tensor of the grid's shape"),
+        (
+            lambda: reverse_step_on_grid(torch.tensor([0.0, 1.0, 3.0]), torch.ones(3), 0.0, 0.1),
+            ValueError,
+            "evenly spaced",
+        ),
+        (
+            lambda: reverse_step_on_grid(make_grid(-1, 1, 5), torch.ones(4), 0.0, 0.1),
+            ValueError,
+            "prior must be a tensor of the grid's shape",
+        ),
         (lambda: reverse_step_on_grid(make_grid(-1, 1, 5), -torch.ones(5), 0.0, 0.1), ValueError, "prior must be"),
         (lambda: reverse_step_on_grid(make_grid(-1, 1, 5), torch.ones(5), 0.0, 0.0), ValueError, r"beta_t must be in"),
         (lambda: reverse_step_on_grid(make_grid(-1, 1, 5), torch.ones(5), 0.0, 1.5), ValueError, r"beta_t must be in"),

@@ -32,16 +32,28 @@ def _toy_alpha_bar(t: int) -> float:
     "04-beta-tilde-toy",
     hint="Eq. 7: beta_tilde_t = (1 - alpha_bar_(t-1)) / (1 - alpha_bar_t) * beta_t, alpha_bar_t = alpha_1 ... alpha_t.",
     diagnoses=[
-        mistake("That is beta_3 itself, the forward step's variance. Knowing x_0 narrows the step back: multiply "
-                "by (1 - alpha_bar_2) / (1 - alpha_bar_3).", gives=lambda: TOY_BETAS[2]),
-        mistake("The ratio is upside down: it is (1 - alpha_bar_(t-1)) / (1 - alpha_bar_t), smaller than 1.",
-                gives=lambda: (1 - _toy_alpha_bar(3)) / (1 - _toy_alpha_bar(2)) * TOY_BETAS[2]),
-        mistake("Off by one timestep: with t = 3 the numerator is 1 - alpha_bar_2 and the denominator 1 - alpha_bar_3.",
-                gives=lambda: (1 - _toy_alpha_bar(1)) / (1 - _toy_alpha_bar(2)) * TOY_BETAS[2]),
-        mistake("Off by one timestep: the factor at the end is beta_3, the variance of the step being undone.",
-                gives=lambda: (1 - _toy_alpha_bar(2)) / (1 - _toy_alpha_bar(3)) * TOY_BETAS[1]),
-        mistake("You used alpha_t = 1 - beta_t where Eq. 7 has the products alpha_bar_t = alpha_1 ... alpha_t: "
-                "(1 - alpha_2) / (1 - alpha_3) * beta_3 is just beta_2.", gives=lambda: TOY_BETAS[1]),
+        mistake(
+            "That is beta_3 itself, the forward step's variance. Knowing x_0 narrows the step back: multiply "
+            "by (1 - alpha_bar_2) / (1 - alpha_bar_3).",
+            gives=lambda: TOY_BETAS[2],
+        ),
+        mistake(
+            "The ratio is upside down: it is (1 - alpha_bar_(t-1)) / (1 - alpha_bar_t), smaller than 1.",
+            gives=lambda: (1 - _toy_alpha_bar(3)) / (1 - _toy_alpha_bar(2)) * TOY_BETAS[2],
+        ),
+        mistake(
+            "Off by one timestep: with t = 3 the numerator is 1 - alpha_bar_2 and the denominator 1 - alpha_bar_3.",
+            gives=lambda: (1 - _toy_alpha_bar(1)) / (1 - _toy_alpha_bar(2)) * TOY_BETAS[2],
+        ),
+        mistake(
+            "Off by one timestep: the factor at the end is beta_3, the variance of the step being undone.",
+            gives=lambda: (1 - _toy_alpha_bar(2)) / (1 - _toy_alpha_bar(3)) * TOY_BETAS[1],
+        ),
+        mistake(
+            "You used alpha_t = 1 - beta_t where Eq. 7 has the products alpha_bar_t = alpha_1 ... alpha_t: "
+            "(1 - alpha_2) / (1 - alpha_3) * beta_3 is just beta_2.",
+            gives=lambda: TOY_BETAS[1],
+        ),
     ],
     explanation="beta_tilde_3 = 0.28 / 0.496 * 0.3: about 56 % of beta_3, because knowing x_0 removes uncertainty.",
 )
@@ -60,12 +72,18 @@ def _x0_inputs() -> tuple[float, float]:
     "04-x0-from-eps",
     hint="Solve Eq. 4 for x_0: x_0 = (x_t - sqrt(1 - alpha_bar_t) * eps) / sqrt(alpha_bar_t).",
     diagnoses=[
-        mistake("Square roots missing: Eq. 4 scales x_0 by sqrt(alpha_bar_t) and eps by sqrt(1 - alpha_bar_t).",
-                gives=lambda: (0.5 - (1 - _x0_inputs()[0]) * 0.3) / _x0_inputs()[0]),
-        mistake("Sign: x_t = sqrt(alpha_bar) x_0 + sqrt(1 - alpha_bar) eps, so the noise is subtracted from x_t.",
-                gives=lambda: (0.5 + math.sqrt(1 - _x0_inputs()[0]) * 0.3) / math.sqrt(_x0_inputs()[0])),
-        mistake("Removing the noise is half of it: divide by sqrt(alpha_bar_t) to undo the shrinking of x_0.",
-                gives=lambda: 0.5 - math.sqrt(1 - _x0_inputs()[0]) * 0.3),
+        mistake(
+            "Square roots missing: Eq. 4 scales x_0 by sqrt(alpha_bar_t) and eps by sqrt(1 - alpha_bar_t).",
+            gives=lambda: (0.5 - (1 - _x0_inputs()[0]) * 0.3) / _x0_inputs()[0],
+        ),
+        mistake(
+            "Sign: x_t = sqrt(alpha_bar) x_0 + sqrt(1 - alpha_bar) eps, so the noise is subtracted from x_t.",
+            gives=lambda: (0.5 + math.sqrt(1 - _x0_inputs()[0]) * 0.3) / math.sqrt(_x0_inputs()[0]),
+        ),
+        mistake(
+            "Removing the noise is half of it: divide by sqrt(alpha_bar_t) to undo the shrinking of x_0.",
+            gives=lambda: 0.5 - math.sqrt(1 - _x0_inputs()[0]) * 0.3,
+        ),
     ],
     explanation=(
         "at t = 500 only sqrt(alpha_bar) = 0.28 of x_0 is left in x_t, so an error in eps grows about 3.4-fold "
@@ -121,8 +139,13 @@ def predict_reverse_shape() -> str:
 def predict_one_step_samples() -> str:
     """What DDPM with one step (cosine schedule, T = 1) and the exact eps makes of the two-mode data."""
     schedule = make_schedule("cosine", 1)
-    samples = ddpm_sample(mixture_eps_model(schedule, TWO_MODES), schedule, (4000,),
-                          generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    samples = ddpm_sample(
+        mixture_eps_model(schedule, TWO_MODES),
+        schedule,
+        (4000,),
+        generator=torch.Generator().manual_seed(0),
+        dtype=torch.float64,
+    )
     near_modes = float(((samples.abs() - 1).abs() < 0.45).double().mean())
     if near_modes > 0.8:
         return "a"
@@ -143,13 +166,17 @@ def _bound_weights(*, squared: bool = True) -> torch.Tensor:
 @exercise(
     "04-loss-weight-ratio",
     hint="Put sigma_t^2 = beta_t into Eq. 12 and cancel what you can; then divide the weight at t = 1 by the "
-         "weight at t = 1000 (element [t - 1] of the schedule's tensors is timestep t).",
+    "weight at t = 1000 (element [t - 1] of the schedule's tensors is timestep t).",
     rtol=1e-4,
     diagnoses=[
-        mistake("The ratio is upside down: the weight is largest at t = 1 (there 1 - alpha_bar_1 = beta_1).",
-                gives=lambda: float(_bound_weights()[-1] / _bound_weights()[0])),
-        mistake("The numerator of Eq. 12 is beta_t squared; with sigma_t^2 = beta_t one beta_t cancels, not both.",
-                gives=lambda: float(_bound_weights(squared=False)[0] / _bound_weights(squared=False)[-1])),
+        mistake(
+            "The ratio is upside down: the weight is largest at t = 1 (there 1 - alpha_bar_1 = beta_1).",
+            gives=lambda: float(_bound_weights()[-1] / _bound_weights()[0]),
+        ),
+        mistake(
+            "The numerator of Eq. 12 is beta_t squared; with sigma_t^2 = beta_t one beta_t cancels, not both.",
+            gives=lambda: float(_bound_weights(squared=False)[0] / _bound_weights(squared=False)[-1]),
+        ),
     ],
     explanation="the bound weighs the first step about 49 times more than the last; L_simple weighs them equally.",
 )
