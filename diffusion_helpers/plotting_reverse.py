@@ -339,7 +339,7 @@ class ReverseStepExplorer(_LiveFigure):
             ax.set_xlim(g[0], g[-1])
             ax.set_xlabel("$x_0$")
             ax.grid(alpha=0.3)
-        left.set_ylim(0, 1.25)
+        left.set_ylim(0, 1.5)  # headroom: the legends sit above the curves
         left.legend(fontsize=8, loc="upper left")
         right.legend(fontsize=8, loc="upper left")
         self._right = right
@@ -395,7 +395,7 @@ class ReverseStepExplorer(_LiveFigure):
         gaussian = normal_density(g, mean, variance)
         self._posterior.set_data(g.numpy(), posterior.numpy())
         self._gaussian.set_data(g.numpy(), gaussian.numpy())
-        self._right.set_ylim(0, 1.15 * float(max(posterior.max(), gaussian.max())))
+        self._right.set_ylim(0, 1.5 * float(max(posterior.max(), gaussian.max())))
         self._marker.set_xdata([x_t, x_t])
         self.distance = float(distance_from_gaussian(g, posterior))
         self._right.set_title(f"normalised product: {self.distance:.2f} from Gaussian (TV)", fontsize=11)
