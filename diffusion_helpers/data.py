@@ -1,0 +1,164 @@
+r"""Data sets to train a diffusion model on: 2-D distributions a laptop learns in seconds (images later).
+
+``load_dataset(name, split, n)`` draws ``n`` points from a named distribution, reproducibly:
+
+- ``"swiss_roll"``: the spiral of Sohl-Dickstein et al. 2015 (their Fig. 1), built as scikit-learn's
+  ``make_swiss_roll`` seen from the side: angle $\varphi = \tfrac{3\pi}{2}(1 + 2u)$ with $u \sim U(0, 1)$,
+  point $\varphi(\cos\varphi, \sin\varphi)$ plus Gaussian noise of standard deviation 0.5 (1.5 turns, a band of
+  width about 2 on arms 6.3 apart). Label: which half-turn (0, 1, 2) the angle is in.
+- ``"moons"``: two interleaved half circles (scikit-learn's ``make_moons``) with noise 0.1. Label: the moon.
+- ``"eight_gaussians"``: eight round Gaussians of standard deviation 0.1 on a circle of radius 1 (a common
+  test of mode coverage, e.g. FFJORD). Label: the component.
+- ``"checkerboard"``: uniform on the black squares of a 4 x 4 board (FFJORD). Label: the square.
+
+**Scale.** Every 2-D set is centred and divided by one constant so that its standard deviation is
+:data:`DATA_STD` = 0.5 per coordinate (the RMS over both coordinates), which puts it roughly in [-1, 1]:
+the range DDPM's schedules were designed for (Ho et al. 2020 scale images to [-1, 1]). The scale matters
+because the forward process mixes signal and noise in fixed proportions, $x_t = \sqrt{\bar\alpha_t}x_0 +
+\sqrt{1-\bar\alpha_t}\varepsilon$: the same schedule on data ten times larger keeps its structure visible
+for many more steps, leaves $x_T$ further from $\mathcal N(0, I)$, and on data ten times smaller erases it
+within the first few steps. Fixing the scale makes one schedule fit every data set here.
+
+**Splits.** ``"train"`` and ``"test"`` draw from the same distribution with different default seeds, so
+held-out data is never the training data; pass ``generator`` to draw other points.
+
+Images (``"digits"``) will join the same registry: a loader returns ``(points, labels)`` for ``(n, ...)``.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Callable
+
+import torch
+
+from ._checks import check_bool, check_generator, check_int
+
+__all__ = ["DATASET_NAMES", "DATA_STD", "SPLITS", "held_out_sets", "load_dataset"]
+
+DATA_STD = 0.5
+"""The standard deviation per coordinate (RMS over coordinates) of every 2-D data set."""
+
+SPLITS = ("train", "test")
+"""The splits: the same distribution, different default seeds."""
+
+_DEFAULT_N = 10_000
+
+Loader = Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+
+
+def load_dataset(
+    name: str,
+    split: str = "train",
+    n: int | None = None,
+    generator: torch.Generator | None = None,
+    labels: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    r"""Draw ``n`` points of a named data set, scaled to standard deviation :data:`DATA_STD` (see the module).
+
+    Args:
+        name: one of :data:`DATASET_NAMES`.
+        split: ``"train"`` or ``"test"``: the same distribution, drawn with a different default seed.
+        n: how many points, >= 1; 10,000 if None.
+        generator: draws the points instead of the split's default seed (a CPU ``torch.Generator``).
+        labels: also return one integer label per point (see the module for what each data set labels).
+
+    Returns:
+        float32 tensor of shape ``(n, 2)``; with ``labels=True``, ``(points, labels)`` with labels an int64
+        tensor of shape ``(n,)``. The same arguments give the same points on every call.
+
+    Raises:
+        TypeError: ``name`` or ``split`` not a string, ``n`` not an int, ``labels`` not a bool, ``generator``
+            not a torch.Generator.
+        ValueError: an unknown ``name`` or ``split`` (the message lists the valid ones), ``n`` < 1.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string, one of {', '.join(DATASET_NAMES)}; got {type(name).__name__}")
+    if name not in _LOADERS:
+        raise ValueError(f"unknown data set {name!r}; valid names are: {', '.join(DATASET_NAMES)}")
+    if not isinstance(split, str):
+        raise TypeError(f"split must be a string, one of {', '.join(SPLITS)}; got {type(split).__name__}")
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; valid splits are: {', '.join(SPLITS)}")
+    n = _DEFAULT_N if n is None else check_int("n", n, minimum=1)
+    check_generator(generator)
+    check_bool("labels", labels)
+    if generator is None:
+        # a fixed seed per (data set, split): reproducible, and the splits differ
+        generator = torch.Generator().manual_seed(zlib.crc32(f"{name}/{split}".encode()))
+    points, point_labels = _LOADERS[name](n, generator)
+    return (points, point_labels) if labels else points
+
+
+def held_out_sets(name: str, *, count: int = 5, n: int = 10_000) -> list[torch.Tensor]:
+    """``count`` independent sets of ``n`` test points each, for :func:`~diffusion_helpers.metrics.noise_floor_ratio`.
+
+    Drawn from the ``"test"`` split, so they never overlap the training data; the same on every call.
+
+    Raises:
+        TypeError, ValueError: as :func:`load_dataset`; ``count`` < 2.
+    """
+    count = check_int("count", count, minimum=2)
+    n = check_int("n", n, minimum=1)
+    return list(load_dataset(name, "test", n=count * n).split(n))
+
+
+def _standardise(points: torch.Tensor, centre: tuple[float, float], std: float) -> torch.Tensor:
+    """``(points - centre) / std * DATA_STD`` as float32: ``centre`` and ``std`` are the distribution's own."""
+    return ((points - torch.tensor(centre, dtype=torch.float64)) * (DATA_STD / std)).float()
+
+
+def _swiss_roll(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    u = torch.rand(n, generator=generator, dtype=torch.float64)
+    phi = 1.5 * math.pi * (1 + 2 * u)  # the angle, 1.5 turns: [3 pi / 2, 9 pi / 2]
+    spiral = torch.stack([phi * torch.cos(phi), phi * torch.sin(phi)], dim=1)  # (n, 2): radius = angle
+    points = spiral + 0.5 * torch.randn(n, 2, generator=generator, dtype=torch.float64)
+    half_turn = ((phi - 1.5 * math.pi) / math.pi).long().clamp(max=2)  # 0, 1, 2
+    # exact moments, phi uniform on [a, b]: E[phi cos phi] = 2, E[phi sin phi] = 2 / (3 pi),
+    # E[phi^2] = (b^3 - a^3) / (3 (b - a)) = 9.75 pi^2; the noise adds 0.25 per coordinate
+    mean_y = 2 / (3 * math.pi)
+    std = math.sqrt((9.75 * math.pi**2 - 2.0**2 - mean_y**2 + 2 * 0.25) / 2)  # RMS over the 2 coordinates
+    return _standardise(points, (2.0, mean_y), std), half_turn
+
+
+def _moons(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    moon = torch.randint(0, 2, (n,), generator=generator)  # 0: upper moon, 1: lower moon
+    theta = math.pi * torch.rand(n, generator=generator, dtype=torch.float64)
+    upper = torch.stack([torch.cos(theta), torch.sin(theta)], dim=1)  # (n, 2)
+    lower = torch.stack([1 - torch.cos(theta), 0.5 - torch.sin(theta)], dim=1)
+    points = torch.where(moon[:, None] == 0, upper, lower)
+    points = points + 0.1 * torch.randn(n, 2, generator=generator, dtype=torch.float64)
+    # exact moments: x has variance 1/2 within each moon + 1/4 between them; y has 1/2 - 4/pi^2 within and
+    # (2/pi - 1/4)^2 between; the noise adds 0.01 to each
+    var_x, var_y = 0.75 + 0.01, 0.5 - 4 / math.pi**2 + (2 / math.pi - 0.25) ** 2 + 0.01
+    return _standardise(points, (0.5, 0.25), math.sqrt((var_x + var_y) / 2)), moon
+
+
+def _eight_gaussians(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    component = torch.randint(0, 8, (n,), generator=generator)
+    angle = component.double() * (2 * math.pi / 8)
+    centres = torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)  # (n, 2), on the unit circle
+    points = centres + 0.1 * torch.randn(n, 2, generator=generator, dtype=torch.float64)
+    # per coordinate: E[cos^2] = 1/2 plus the noise, so std = sqrt(0.5 + 0.01)
+    return _standardise(points, (0.0, 0.0), math.sqrt(0.51)), component
+
+
+def _checkerboard(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    # 8 black squares of side 1 on the 4 x 4 board [-2, 2]^2: column c in 0..3, row r with (c + r) even
+    square = torch.randint(0, 8, (n,), generator=generator)
+    column, row = square % 4, 2 * (square // 4) + (square % 4) % 2
+    corner = torch.stack([column, row], dim=1).double() - 2  # (n, 2), the lower-left corner
+    points = corner + torch.rand(n, 2, generator=generator, dtype=torch.float64)
+    # uniform on [-2, 2] per coordinate: std = 4 / sqrt(12)
+    return _standardise(points, (0.0, 0.0), 4 / math.sqrt(12)), square
+
+
+_LOADERS: dict[str, Loader] = {
+    "swiss_roll": _swiss_roll,
+    "moons": _moons,
+    "eight_gaussians": _eight_gaussians,
+    "checkerboard": _checkerboard,
+}
+DATASET_NAMES: tuple[str, ...] = tuple(_LOADERS)
+"""The names :func:`load_dataset` knows."""
