@@ -40,13 +40,24 @@ MAX_PANELS = 200  # images or panels in one figure; a few hundred axes already t
 
 # quantity name -> (axis label, whether a log scale suits it)
 SCHEDULE_QUANTITIES: dict[str, tuple[str, bool]] = {
-    "betas": (r"$\beta_t$ (noise variance added at step $t$)", False),
+    "betas": (r"$\beta_t$ (noise variance added at step $t$, log scale)", True),
     "alpha_bars": (r"$\bar\alpha_t$ (signal variance kept)", False),
     "sqrt_alpha_bars": (r"$\sqrt{\bar\alpha_t}$ (signal amplitude kept)", False),
     "sqrt_one_minus_alpha_bars": (r"$\sqrt{1-\bar\alpha_t}$ (noise amplitude)", False),
     "log_snr": (r"$\log \mathrm{SNR}(t) = \log \frac{\bar\alpha_t}{1-\bar\alpha_t}$", False),
     "snr": (r"$\mathrm{SNR}(t)$", True),
 }
+
+# One style per curve that differs in colour *and* dash pattern, so curves stay apart in greyscale and for
+# colour-blind readers (Okabe & Ito's palette).
+CURVE_STYLES: tuple[dict[str, object], ...] = (
+    {"color": "#0072B2", "linestyle": "-"},
+    {"color": "#D55E00", "linestyle": "--"},
+    {"color": "#009E73", "linestyle": ":"},
+    {"color": "#CC79A7", "linestyle": "-."},
+    {"color": "#000000", "linestyle": (0, (5, 1, 1, 1, 1, 1))},
+    {"color": "#E69F00", "linestyle": (0, (1, 3))},
+)
 
 
 def show_images(
@@ -94,17 +105,25 @@ def show_images(
 
 
 def show_trajectory(
-    trajectory: torch.Tensor, timesteps: Sequence[int], *, suptitle: str | None = None, ncols: int | None = None
+    trajectory: torch.Tensor,
+    timesteps: Sequence[int],
+    *,
+    suptitle: str | None = None,
+    ncols: int | None = None,
+    titles: Sequence[str] | None = None,
 ) -> Figure:
-    """The states ``trajectory[t]`` for the given timesteps, titled ``t = ...``.
+    """The states ``trajectory[t]`` for the given timesteps, titled ``t = ...`` (or with ``titles``).
 
     Args:
         trajectory: ``(T + 1, C, H, W)``, as from :func:`diffusion_helpers.forward_trajectory`.
         timesteps: which states to show, each in ``[0, T]`` (e.g. from ``spaced_timesteps``).
+        ncols: images per row; choose it so that it divides the number of states, or the last row has gaps.
+        titles: one per state, in place of ``t = ...`` (say what else is known about each state).
 
     Raises:
         TypeError: ``trajectory`` not a floating tensor, ``timesteps`` not a sequence of ints.
-        ValueError: a trajectory that is not ``(T + 1, C, H, W)``, or a timestep outside ``[0, T]``.
+        ValueError: a trajectory that is not ``(T + 1, C, H, W)``, a timestep outside ``[0, T]``, or a number
+            of titles different from the number of states.
     """
     check_float_tensor("trajectory", trajectory)
     if trajectory.ndim != 4 or trajectory.shape[0] < 1:
@@ -114,9 +133,8 @@ def show_trajectory(
     timesteps = [check_int("timesteps", t, minimum=0, maximum=T) for t in _as_list(timesteps)]
     if not timesteps:
         raise ValueError("timesteps is empty: give at least one timestep to show")
-    return show_images(
-        [trajectory[t] for t in timesteps], [f"t = {t}" for t in timesteps], suptitle=suptitle, ncols=ncols
-    )
+    titles = [f"t = {t}" for t in timesteps] if titles is None else titles
+    return show_images([trajectory[t] for t in timesteps], titles, suptitle=suptitle, ncols=ncols)
 
 
 def plot_pixel_histograms(
@@ -200,7 +218,9 @@ def plot_schedules(
         label, log_scale = SCHEDULE_QUANTITIES[quantity]
         for name, schedule in schedules.items():
             t = torch.arange(1, len(schedule) + 1, dtype=torch.float64)
-            ax.plot((t / len(schedule) if relative_time else t).numpy(), getattr(schedule, quantity).numpy(), label=name)
+            style = CURVE_STYLES[list(schedules).index(name) % len(CURVE_STYLES)]
+            x = (t / len(schedule) if relative_time else t).numpy()
+            ax.plot(x, getattr(schedule, quantity).numpy(), label=name, lw=1.8, **style)
         if log_scale:
             ax.set_yscale("log")
         if mark_t is not None:
@@ -221,12 +241,13 @@ def plot_moment_check(
     *,
     suptitle: str | None = None,
 ) -> Figure:
-    r"""Mean and variance of $x_t$ against $t$: the closed form as a line, Monte-Carlo estimates as markers.
+    r"""Mean and variance of $x_t$ against $t$: the exact values (Eq. 4) as a line, Monte-Carlo estimates as markers.
 
     Args:
         timesteps: the timesteps, shape ``(K,)``.
-        expected: ``(mean, variance)`` from the closed form, each of shape ``(K,)``.
-        estimates: label -> ``(mean, variance)`` estimated from samples, each of shape ``(K,)``.
+        expected: the exact ``(mean, variance)``, each of shape ``(K,)``; the legend calls them "exact value (Eq. 4)".
+        estimates: label -> ``(mean, variance)`` estimated from samples, each of shape ``(K,)``; label them by
+            how the samples were drawn (e.g. "q_sample draws"), not "closed form", which names the line.
 
     Raises:
         TypeError: an argument that is not numbers of the documented kind (``expected`` not a pair, ...).
@@ -243,9 +264,10 @@ def plot_moment_check(
         (ax_mean, 0, r"mean of $x_t$: $\sqrt{\bar\alpha_t}\,x_0$"),
         (ax_var, 1, r"variance of $x_t$: $1-\bar\alpha_t$"),
     ):
-        ax.plot(t, np.asarray(expected[index], dtype=float), color="black", lw=1.5, label="closed form (Eq. 4)")
+        ax.plot(t, np.asarray(expected[index], dtype=float), color="black", lw=1.5, label="exact value (Eq. 4)")
         for k, (label, values) in enumerate(estimates.items()):
-            ax.plot(t, np.asarray(values[index], dtype=float), markers[k % len(markers)], ms=3.5, label=label, alpha=0.8)
+            style = {"color": CURVE_STYLES[k % len(CURVE_STYLES)]["color"], "marker": markers[k % len(markers)]}
+            ax.plot(t, np.asarray(values[index], dtype=float), ls="none", ms=4, label=label, alpha=0.8, **style)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("timestep t")
         ax.grid(alpha=0.3)
@@ -387,8 +409,8 @@ def plot_curves(
         raise ValueError(f"timesteps has {len(t)} entries for curves of length {length}")
     fig = Figure(figsize=(5.2, 3.2), layout="constrained")
     ax = fig.subplots()
-    for label, v in values.items():
-        ax.plot(t, v, label=label)
+    for k, (label, v) in enumerate(values.items()):
+        ax.plot(t, v, label=label, lw=1.8, **CURVE_STYLES[k % len(CURVE_STYLES)])
     if log_y:
         ax.set_yscale("log")
     ax.set_xlabel("timestep t")

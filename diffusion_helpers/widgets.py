@@ -49,7 +49,10 @@ from .schedules import (
 
 __all__ = ["ScheduleExplorer", "TimestepScrubber"]
 
-_DPI = 72  # the figures are re-rendered on every slider move: small PNGs keep that under 100 ms
+# The figures are re-rendered on every slider move. 96 dpi draws them at the size of the text around them in
+# JupyterLab (legible on a projector at 1280 x 800) and still keeps a redraw under 100 ms.
+_DPI = 96
+_PLAYER_DPI = 72
 MAX_FRAMES = 200  # frames of a kernel-free player: each is a picture embedded in the page
 MAX_IMAGE_SIDE = 512  # the explorer noises and redraws its picture several times per slider move
 
@@ -133,8 +136,9 @@ class _LiveFigure:
             artist.set_animated(False)
         try:
             animation = FuncAnimation(self.figure, draw, frames=list(values), interval=interval_ms, blit=False)
-            # JPEG frames: noisy pictures compress about 4x better than as PNG, and the page embeds them all
-            with rc_context({"animation.frame_format": "jpeg"}):
+            # JPEG frames at 72 dpi: noisy pictures compress about 4x better than as PNG, and the page embeds
+            # every frame of every player (the fonts, sized for 96 dpi, stay legible)
+            with rc_context({"animation.frame_format": "jpeg", "savefig.dpi": _PLAYER_DPI}):
                 return _offline_player(animation.to_jshtml(default_mode="once"))
         finally:
             for artist in artists:
@@ -305,35 +309,38 @@ class ScheduleExplorer(_LiveFigure):
     def _build_figure(self) -> None:
         # Fixed axes, so that only the data changes between redraws: time runs as t / T (schedules with
         # different T line up), beta on a log axis, log-SNR over the range every schedule here spans.
+        # Sized for a projector: about 1000 px wide at 96 dpi, no text smaller than 11 px.
         n = self._num_images + 1
-        self.figure = Figure(figsize=(9.6, 4.8), dpi=_DPI)
-        self._header = self.figure.text(0.5, 0.99, "", ha="center", va="top", fontsize=12)
-        top, bottom = self.figure.subfigures(2, 1, height_ratios=[1.25, 1])
+        self.figure = Figure(figsize=(10.5, 5.0), dpi=_DPI)
+        self._header = self.figure.text(0.5, 0.995, "", ha="center", va="top", fontsize=14)
+        self._verdict = self.figure.text(0.5, 0.94, "", ha="center", va="top", fontsize=12, weight="bold")
+        top, bottom = self.figure.subfigures(2, 1, height_ratios=[1.75, 1])
         self._curve_axes = top.subplots(
-            1, 3, gridspec_kw={"left": 0.06, "right": 0.99, "bottom": 0.22, "top": 0.8, "wspace": 0.3}
+            1, 3, gridspec_kw={"left": 0.065, "right": 0.985, "bottom": 0.17, "top": 0.76, "wspace": 0.3}
         )
         a0, a1, a2 = self._curve_axes
-        a0.set_title(r"$\sqrt{\bar\alpha_t}$ (signal), $\sqrt{1-\bar\alpha_t}$ (noise)", fontsize=10)
+        a0.set_title(r"$\sqrt{\bar\alpha_t}$ (signal), $\sqrt{1-\bar\alpha_t}$ (noise)", fontsize=12)
         a0.set_ylim(-0.02, 1.02)
-        a1.set_title(r"$\beta_t$ (log scale)", fontsize=10)
+        a1.set_title(r"$\beta_t$ (log scale)", fontsize=12)
         a1.set_yscale("log")
         a1.set_ylim(5e-6, 1.5)
-        a2.set_title(r"$\log\,\mathrm{SNR}(t)$", fontsize=10)
+        a2.set_title(r"$\log\,\mathrm{SNR}(t)$", fontsize=12)
         a2.set_ylim(-30, 14)
         self._lines: dict[str, Any] = {}
-        (self._lines["signal"],) = a0.plot([], [], label="signal")
-        (self._lines["noise"],) = a0.plot([], [], label="noise")
-        a0.legend(fontsize=8, loc="center left")
-        (self._lines["betas"],) = a1.plot([], [], color="tab:red")
-        (self._lines["log_snr"],) = a2.plot([], [], color="tab:green")
+        # colour and dash pattern differ, so the curves stay apart in greyscale (as in plotting.plot_schedules)
+        (self._lines["signal"],) = a0.plot([], [], color="#0072B2", lw=2, label="signal")
+        (self._lines["noise"],) = a0.plot([], [], color="#D55E00", lw=2, ls="--", label="noise")
+        a0.legend(fontsize=11, loc="center right")
+        (self._lines["betas"],) = a1.plot([], [], color="#CC79A7", lw=2)
+        (self._lines["log_snr"],) = a2.plot([], [], color="#009E73", lw=2)
         for ax in self._curve_axes:
             ax.set_xlim(0, 1)
-            ax.set_xlabel("relative time t / T", fontsize=9)
-            ax.tick_params(labelsize=8)
+            ax.set_xlabel("relative time t / T", fontsize=11)
+            ax.tick_params(labelsize=10)
             ax.grid(alpha=0.3)
-        self._markers = [ax.axvline(0, color="grey", lw=0.8, ls="--") for ax in self._curve_axes]
+        self._markers = [ax.axvline(0, color="grey", lw=1.2, ls="--") for ax in self._curve_axes]
         self._image_axes = bottom.subplots(
-            1, n, gridspec_kw={"left": 0.01, "right": 0.99, "bottom": 0.02, "top": 0.86, "wspace": 0.06}
+            1, n, gridspec_kw={"left": 0.01, "right": 0.99, "bottom": 0.01, "top": 0.85, "wspace": 0.06}
         )
         blank = np.zeros((*self._x0.shape[-2:], 3), dtype=np.uint8)
         self._images = []
@@ -341,7 +348,7 @@ class ScheduleExplorer(_LiveFigure):
             ax.set_xticks([])
             ax.set_yticks([])
             self._images.append(ax.imshow(blank))
-            ax.set_title(" ", fontsize=9)
+            ax.set_title(" ", fontsize=12)
         for spine in self._image_axes[-1].spines.values():
             spine.set_color("tab:red")
             spine.set_linewidth(2.5)
@@ -353,6 +360,7 @@ class ScheduleExplorer(_LiveFigure):
             *self._images,
             *(ax.title for ax in self._image_axes),
             self._header,
+            self._verdict,
         ]
 
     def set(self, **values: Any) -> None:
@@ -434,11 +442,15 @@ class ScheduleExplorer(_LiveFigure):
         x_t = q_sample(self._x0, torch.tensor(timesteps), schedule, noise=self._noise)  # (N + 1, C, H, W)
         for ax, image, step, x in zip(self._image_axes, self._images, timesteps, x_t):
             image.set_data(tensor_to_pil(x))
-            ax.set_title(f"t = {step}", fontsize=9, color="tab:red" if ax is self._image_axes[-1] else "black")
+            ax.set_title(f"t = {step}", fontsize=12, color="tab:red" if ax is self._image_axes[-1] else "black")
         names = {"beta_1": "β₁", "beta_T": "β_T", "s": "s", "max_beta": "max β"}
         params = ", ".join(f"{names.get(key, key)} = {value:.3g}" for key, value in schedule.params.items())
         rescaled = ", zero terminal SNR" if schedule.zero_terminal_snr else ""
         self._header.set_text(f"{schedule.name} schedule, T = {T}, {params}{rescaled}")
+        # the verdict is in the figure too, so a kernel-free player shows when x_T becomes noise
+        health = terminal_health(schedule)
+        self._verdict.set_text(("✓ " if health["ok"] else "✗ ") + health["verdict"])
+        self._verdict.set_color("#1b7f3b" if health["ok"] else "#b00020")
 
     @staticmethod
     def _readout_html(schedule: NoiseSchedule, t: int) -> str:
@@ -477,7 +489,7 @@ class ScheduleExplorer(_LiveFigure):
         Each frame is a mapping of control names to values, applied on top of the explorer's current settings
         as :meth:`set` would, e.g. ``[{"num_timesteps": 100, "beta_T": b} for b in (0.02, 0.1, 0.2)]`` or
         ``[{"name": "cosine"}, {"name": "cosine", "zero_terminal_snr": True}]``. The figure's header names
-        each frame's schedule. The explorer's settings are the same afterwards.
+        each frame's schedule and its verdict. The explorer's settings are the same afterwards.
 
         Raises:
             ValueError: no frames, or more than ``MAX_FRAMES``.

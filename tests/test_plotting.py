@@ -58,6 +58,8 @@ def test_show_trajectory_shows_the_requested_states_including_the_last() -> None
     fig = plotting.show_trajectory(trajectory, timesteps)
     titles = [ax.get_title() for ax in _image_axes(fig)]
     assert titles == [f"t = {t}" for t in timesteps] and titles[-1] == "t = 20"
+    fig = plotting.show_trajectory(trajectory, [0, 20], titles=["start", "end"])
+    assert [ax.get_title() for ax in _image_axes(fig)] == ["start", "end"]
     with pytest.raises(ValueError, match="timesteps"):
         plotting.show_trajectory(trajectory, [0, 21])
 
@@ -87,6 +89,22 @@ def test_plot_schedules_draws_each_schedule_s_values() -> None:
         plotting.plot_schedules(schedules, ("alpha_bar",))
     with pytest.raises(ValueError):
         plotting.plot_schedules({})
+
+
+def test_schedule_curves_differ_in_dash_pattern_as_well_as_colour() -> None:
+    """Readable in greyscale and by colour-blind students: no two curves share a line style."""
+    schedules = {name: dh.make_schedule(name, 50) for name in dh.SCHEDULE_NAMES}
+    lines = plotting.plot_schedules(schedules, ("betas",)).axes[0].get_lines()
+    dash_patterns = {str(line._unscaled_dash_pattern) for line in lines}  # (offset, on-off sequence)
+    assert len(dash_patterns) == len(lines) and len({line.get_color() for line in lines}) == len(lines)
+    curves = plotting.plot_curves({"a": [1.0, 2.0], "b": [2.0, 1.0]}).axes[0].get_lines()
+    assert str(curves[0]._unscaled_dash_pattern) != str(curves[1]._unscaled_dash_pattern)
+
+
+def test_moment_check_names_the_exact_line_apart_from_the_estimates() -> None:
+    fig = plotting.plot_moment_check([1, 2], ([0.0, 0.0], [1.0, 1.0]), {"q_sample draws": ([0.0, 0.1], [1.0, 0.9])})
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert labels == ["exact value (Eq. 4)", "q_sample draws"]
 
 
 def test_plot_moment_check_and_timings_build_figures() -> None:
@@ -133,7 +151,7 @@ def test_plot_normal_fits_reports_measured_variance() -> None:
 def test_figure_options_titles_marks_and_log_scale(images: list[torch.Tensor]) -> None:
     schedules = {"linear": dh.make_schedule("linear", 50)}
     fig = plotting.plot_schedules(schedules, ("snr", "betas"), mark_t=25, suptitle="where the SNR falls")
-    assert fig.axes[0].get_yscale() == "log" and fig.axes[1].get_yscale() == "linear"
+    assert fig.axes[0].get_yscale() == "log" and fig.axes[1].get_yscale() == "log"  # beta_t: log, as the explorer
     assert all(25 in ax.get_lines()[-1].get_xdata() for ax in fig.axes)
     assert fig.get_suptitle() == "where the SNR falls"
     titled = [
