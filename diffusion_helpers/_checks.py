@@ -20,7 +20,7 @@ def check_int(name: str, value: object, *, minimum: int | None = None, maximum: 
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     value = int(value)
-    if minimum is not None and value < minimum or maximum is not None and value > maximum:
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise ValueError(f"{name} must be an int in {_describe_range(minimum, maximum)}, got {value}")
     return value
 

@@ -137,9 +137,7 @@ def show_trajectory(
     return show_images([trajectory[t] for t in timesteps], titles, suptitle=suptitle, ncols=ncols)
 
 
-def plot_pixel_histograms(
-    states: Mapping[int, torch.Tensor], *, bins: int = 80, suptitle: str | None = None
-) -> Figure:
+def plot_pixel_histograms(states: Mapping[int, torch.Tensor], *, bins: int = 80, suptitle: str | None = None) -> Figure:
     r"""Histograms of pixel values of $x_t$ for several $t$, each against the density of $\mathcal N(0, 1)$.
 
     Args:
@@ -278,7 +276,11 @@ def plot_moment_check(
 
 
 def plot_timings(
-    sizes: Sequence[int], seconds: Mapping[str, Sequence[float]], *, xlabel: str = "timestep t", suptitle: str | None = None
+    sizes: Sequence[int],
+    seconds: Mapping[str, Sequence[float]],
+    *,
+    xlabel: str = "timestep t",
+    suptitle: str | None = None,
 ) -> Figure:
     """Measured run times (milliseconds) against a size, one curve per method, on log-log axes.
 
@@ -473,9 +475,17 @@ def _histogram_against_normal(
     """
     values = x.detach().to("cpu", torch.float64).flatten().numpy()
     sigma = math.sqrt(variance)
-    ax.hist(values, bins=bins, range=(-4 * sigma, 4 * sigma), density=True, histtype=histtype, color="tab:blue", alpha=0.7)
+    ax.hist(
+        values, bins=bins, range=(-4 * sigma, 4 * sigma), density=True, histtype=histtype, color="tab:blue", alpha=0.7
+    )
     grid = np.linspace(-4 * sigma, 4 * sigma, 400)
-    ax.plot(grid, np.exp(-(grid**2) / (2 * variance)) / math.sqrt(2 * math.pi * variance), color="black", lw=1.2, label=label)
+    ax.plot(
+        grid,
+        np.exp(-(grid**2) / (2 * variance)) / math.sqrt(2 * math.pi * variance),
+        color="black",
+        lw=1.2,
+        label=label,
+    )
     return values
 
 

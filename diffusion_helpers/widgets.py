@@ -120,7 +120,11 @@ class _LiveFigure:
         png = base64.b64encode(buffer.getvalue()).decode("ascii")
         # Replace the output in one assignment: no clear-then-draw flicker, and no kernel needed.
         self.output.outputs = (
-            {"output_type": "display_data", "data": {"image/png": png, "text/plain": repr(self.figure)}, "metadata": {}},
+            {
+                "output_type": "display_data",
+                "data": {"image/png": png, "text/plain": repr(self.figure)},
+                "metadata": {},
+            },
         )
 
     def _jshtml(self, draw: Callable[[Any], None], values: Sequence[Any], interval_ms: int) -> str:
@@ -172,13 +176,18 @@ class TimestepScrubber(_LiveFigure):
         t = check_int("t", t, minimum=0, maximum=T)
         self.figure = Figure(figsize=(6.4, 2.9), dpi=_DPI)
         self._ax_image, self._ax_hist = self.figure.subplots(
-            1, 2, width_ratios=[1, 1.5], gridspec_kw={"left": 0.02, "right": 0.97, "bottom": 0.17, "top": 0.88, "wspace": 0.25}
+            1,
+            2,
+            width_ratios=[1, 1.5],
+            gridspec_kw={"left": 0.02, "right": 0.97, "bottom": 0.17, "top": 0.88, "wspace": 0.25},
         )
         self._ax_image.set_axis_off()
         self._image = self._ax_image.imshow(tensor_to_pil(trajectory[t]))
         self._bins = np.linspace(-4, 4, 81)
         grid = np.linspace(-4, 4, 200)
-        self._ax_hist.plot(grid, np.exp(-(grid**2) / 2) / math.sqrt(2 * math.pi), "k", lw=1.2, label=r"$\mathcal{N}(0,1)$")
+        self._ax_hist.plot(
+            grid, np.exp(-(grid**2) / 2) / math.sqrt(2 * math.pi), "k", lw=1.2, label=r"$\mathcal{N}(0,1)$"
+        )
         counts = self._density(t)
         self._bars = self._ax_hist.bar(self._bins[:-1], counts, width=np.diff(self._bins), align="edge", alpha=0.7)
         self._ax_hist.set_xlim(-4, 4)
@@ -210,7 +219,9 @@ class TimestepScrubber(_LiveFigure):
             bar.set_height(height)
         x = self.trajectory[t]
         self._ax_image.set_title(f"$x_{{{t}}}$", fontsize=11)
-        self._ax_hist.set_title(f"pixels of $x_{{{t}}}$: mean {float(x.mean()):+.2f}, std {float(x.std()):.2f}", fontsize=10)
+        self._ax_hist.set_title(
+            f"pixels of $x_{{{t}}}$: mean {float(x.mean()):+.2f}, std {float(x.std()):.2f}", fontsize=10
+        )
 
     def update(self) -> None:
         """Redraw for the slider's timestep and show the new picture."""
@@ -279,7 +290,11 @@ class ScheduleExplorer(_LiveFigure):
                 options=SCHEDULE_NAMES, value=settings["name"], description="schedule", style=style
             ),
             "num_timesteps": widgets.IntSlider(
-                value=T, min=max(1, num_images - 1), max=max(2000, T), description="T", style=style,
+                value=T,
+                min=max(1, num_images - 1),
+                max=max(2000, T),
+                description="T",
+                style=style,
                 continuous_update=False,
             ),
             **{key: _parameter_slider(key, spec, settings[key], style) for key, spec in _PARAMETERS.items()},
@@ -438,7 +453,7 @@ class ScheduleExplorer(_LiveFigure):
         self._lines["log_snr"].set_data(relative_time, schedule.log_snr.numpy())
         for marker in self._markers:
             marker.set_xdata([t / T, t / T])
-        timesteps = spaced_timesteps(T, self._num_images) + [t]
+        timesteps = [*spaced_timesteps(T, self._num_images), t]
         x_t = q_sample(self._x0, torch.tensor(timesteps), schedule, noise=self._noise)  # (N + 1, C, H, W)
         for ax, image, step, x in zip(self._image_axes, self._images, timesteps, x_t):
             image.set_data(tensor_to_pil(x))
@@ -464,7 +479,9 @@ class ScheduleExplorer(_LiveFigure):
             ("√ᾱ_T (signal left at T)", f"{health['sqrt_alpha_bar_T']:.3g}"),
             ("SNR(T)", f"{health['snr_T']:.3g}"),
         ]
-        table = "".join(f"<tr><td>{key}</td><td style='text-align:right'><b>{value}</b></td></tr>" for key, value in rows)
+        table = "".join(
+            f"<tr><td>{key}</td><td style='text-align:right'><b>{value}</b></td></tr>" for key, value in rows
+        )
         return (
             f"<table style='font-size:0.9em'>{table}</table>"
             f"<div style='color:{colour};max-width:22em'>{'✓' if health['ok'] else '✗'} {health['verdict']}</div>"
@@ -599,13 +616,22 @@ def _parameter_slider(key: str, spec: Parameter, value: float, style: dict[str, 
     description, readout_format = _SLIDER_LOOKS.get(key, (key, ".3g"))
     if spec.log_slider:
         slider = widgets.FloatLogSlider(
-            base=10, min=math.log10(spec.slider_low), max=math.log10(spec.slider_high), step=0.05,
-            description=description, style=style, readout_format=readout_format,
+            base=10,
+            min=math.log10(spec.slider_low),
+            max=math.log10(spec.slider_high),
+            step=0.05,
+            description=description,
+            style=style,
+            readout_format=readout_format,
         )
     else:
         slider = widgets.FloatSlider(
-            min=spec.slider_low, max=spec.slider_high, step=(spec.slider_high - spec.slider_low) / 100,
-            description=description, style=style, readout_format=readout_format,
+            min=spec.slider_low,
+            max=spec.slider_high,
+            step=(spec.slider_high - spec.slider_low) / 100,
+            description=description,
+            style=style,
+            readout_format=readout_format,
         )
     _make_room(slider, value)
     slider.value = value

@@ -234,7 +234,6 @@ def test_plotting_given_any_value_for_one_argument(function, argument, value):
 # ---------------------------------------------------------------------------------------------------- widgets
 
 
-
 def mostly(valid: st.SearchStrategy) -> st.SearchStrategy:
     """A valid value 4 times in 5, else anything: so that many calls set several controls successfully."""
     return st.integers(0, 4).flatmap(lambda k: valid if k else ANYTHING)

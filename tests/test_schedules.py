@@ -366,7 +366,7 @@ def test_schedules_differ_when_any_part_differs():
     [None, {}, {"betas": torch.ones(3)}, {"betas": [0.1], "name": "x", "params": [], "zero_terminal_snr": False}],
 )
 def test_from_state_dict_refuses_what_state_dict_does_not_make(state):
-    with pytest.raises((TypeError, ValueError), match="state|betas"):
+    with pytest.raises((TypeError, ValueError), match=r"state|betas"):
         NoiseSchedule.from_state_dict(state)
 
 

@@ -44,11 +44,13 @@ def test_explorer_shows_the_controls_schedule(explorer: ScheduleExplorer) -> Non
 
 def test_explorer_images_are_q_sample_with_fixed_noise(explorer: ScheduleExplorer) -> None:
     explorer.set(name="cosine", t=37)
-    timesteps = dh.spaced_timesteps(200, 4) + [37]
+    timesteps = [*dh.spaced_timesteps(200, 4), 37]
     x0 = dh.pil_to_tensor(explorer_image := dh.example_image(32))
     del explorer_image
     expected = dh.q_sample(
-        x0.expand(len(timesteps), *x0.shape), torch.tensor(timesteps), dh.make_schedule("cosine", 200),
+        x0.expand(len(timesteps), *x0.shape),
+        torch.tensor(timesteps),
+        dh.make_schedule("cosine", 200),
         noise=torch.randn((len(timesteps), *x0.shape), generator=torch.Generator().manual_seed(0)),
     )
     for shown, x in zip(explorer._images, expected):
@@ -157,8 +159,7 @@ def test_widgets_display_their_controls_and_output(explorer: ScheduleExplorer, m
 def _state(explorer: ScheduleExplorer) -> tuple:
     """Everything set() could change: the controls (values and ranges), the schedule, the picture shown."""
     controls = {
-        key: (c.value, getattr(c, "min", None), getattr(c, "max", None))
-        for key, c in explorer.controls.items()
+        key: (c.value, getattr(c, "min", None), getattr(c, "max", None)) for key, c in explorer.controls.items()
     }
     return controls, explorer.schedule, explorer.output.outputs, explorer.readout.value
 
@@ -184,8 +185,11 @@ def test_explorer_sliders_read_the_schedule_parameter_table(explorer: ScheduleEx
     for parameters in dh.schedules.SCHEDULE_PARAMETERS.values():
         for key, spec in parameters.items():
             slider = explorer.controls[key]
-            low, high = (math.log10(spec.slider_low), math.log10(spec.slider_high)) if spec.log_slider else (
-                spec.slider_low, spec.slider_high)
+            low, high = (
+                (math.log10(spec.slider_low), math.log10(spec.slider_high))
+                if spec.log_slider
+                else (spec.slider_low, spec.slider_high)
+            )
             assert (slider.min, slider.max) == pytest.approx((low, high)), key
             assert slider.value == spec.default, key
     explorer.set(name="cosine")
@@ -305,8 +309,9 @@ def test_explorer_players_check_every_frame_first(explorer: ScheduleExplorer) ->
 
 
 def test_scrubber_refuses_timesteps_outside_the_trajectory(image: Image.Image) -> None:
-    trajectory = dh.forward_trajectory(dh.pil_to_tensor(image), dh.make_schedule("linear", 10),
-                                       generator=torch.Generator().manual_seed(0))
+    trajectory = dh.forward_trajectory(
+        dh.pil_to_tensor(image), dh.make_schedule("linear", 10), generator=torch.Generator().manual_seed(0)
+    )
     scrubber = TimestepScrubber(trajectory)
     for t, error in [(99, ValueError), (11, ValueError), (-1, ValueError), (2.0, TypeError), (True, TypeError)]:
         with pytest.raises(error, match=r"\bt\b"):
