@@ -23,6 +23,7 @@ __all__ = ["MAX_TRAJECTORY_VALUES", "at_timestep", "forward_trajectory", "q_mean
 MAX_TRAJECTORY_VALUES = 2**28
 """The most values :func:`forward_trajectory` will hold, ``(T + 1) * x0.numel()`` (1 GiB in float32)."""
 
+
 def q_step(
     x_prev: torch.Tensor,
     t: int | torch.Tensor,
@@ -134,7 +135,8 @@ def forward_trajectory(
     Args:
         x0: the data, a floating tensor of any shape.
         schedule: the variance schedule, with ``T`` steps.
-        noise: optional $\varepsilon_1, \dots, \varepsilon_T$, shape ``(T, *x0.shape)``: step ``t`` uses ``noise[t - 1]``.
+        noise: optional $\varepsilon_1, \dots, \varepsilon_T$, shape ``(T, *x0.shape)``: step ``t`` uses
+            ``noise[t - 1]``.
         generator: the random generator for the noise (when ``noise`` is None).
 
     Returns:

@@ -212,7 +212,6 @@ class NoiseSchedule:
         r"""$\beta_t$, shape ``(T,)``."""
         return self._betas.clone()
 
-
     @property
     def alphas(self) -> torch.Tensor:
         r"""$\alpha_t = 1 - \beta_t$, shape ``(T,)``."""
@@ -235,7 +234,10 @@ class NoiseSchedule:
 
     @property
     def snr(self) -> torch.Tensor:
-        r"""$\mathrm{SNR}(t) = \bar\alpha_t / (1 - \bar\alpha_t)$, shape ``(T,)``; 0 at ``T`` after a zero-SNR rescale."""
+        r"""$\mathrm{SNR}(t) = \bar\alpha_t / (1 - \bar\alpha_t)$, shape ``(T,)``.
+
+        It is 0 at ``T`` after a zero-SNR rescale.
+        """
         return self._alpha_bars / (1.0 - self._alpha_bars)
 
     @property
@@ -283,8 +285,9 @@ def quadratic_betas(num_timesteps: int, beta_1: float = 1e-4, beta_T: float = 0.
 
 
 def cosine_betas(num_timesteps: int, s: float = 0.008, max_beta: float = 0.999) -> torch.Tensor:
-    r"""Nichol & Dhariwal 2021, Eq. 17: $\bar\alpha(t) = f(t)/f(0)$ with $f(t) = \cos^2\!\big(\tfrac{t/T + s}{1 + s}\tfrac{\pi}{2}\big)$.
+    r"""Nichol & Dhariwal 2021, Eq. 17: the cosine schedule, $\bar\alpha(t) = f(t)/f(0)$.
 
+    $f(t) = \cos^2\!\big(\tfrac{t/T + s}{1 + s}\tfrac{\pi}{2}\big)$ and
     $\beta_t = \min\big(1 - \bar\alpha(t)/\bar\alpha(t-1),\ \text{max\_beta}\big)$; the clip only bites at the
     last steps, where $f$ reaches 0. The schedule's ``alpha_bars`` are the product of the clipped alphas.
 
@@ -429,7 +432,9 @@ def spaced_timesteps(num_timesteps: int, count: int) -> list[int]:
     return [round(i * num_timesteps / (count - 1)) for i in range(count)]
 
 
-def _check_schedule_args(name: object, num_timesteps: object, params: dict[str, object]) -> tuple[int, dict[str, float]]:
+def _check_schedule_args(
+    name: object, num_timesteps: object, params: dict[str, object]
+) -> tuple[int, dict[str, float]]:
     """Check a named schedule's arguments against :data:`SCHEDULE_PARAMETERS`; fill in the defaults."""
     if not isinstance(name, str):
         raise TypeError(f"name must be a string, one of {', '.join(SCHEDULE_NAMES)}; got {type(name).__name__}")
@@ -445,7 +450,8 @@ def _check_schedule_args(name: object, num_timesteps: object, params: dict[str, 
     checked = {key: spec.check(key, params.get(key, spec.default)) for key, spec in table.items()}
     if "beta_1" in checked and checked["beta_1"] > checked["beta_T"]:
         raise ValueError(
-            f"the {name} schedule needs beta_1 <= beta_T, got beta_1={checked['beta_1']:g} > beta_T={checked['beta_T']:g}"
+            f"the {name} schedule needs beta_1 <= beta_T, "
+            f"got beta_1={checked['beta_1']:g} > beta_T={checked['beta_T']:g}"
         )
     return num_timesteps, checked
 
