@@ -110,7 +110,7 @@ def test_bad_input():
         load_dataset("moons", n=10.0)
     with pytest.raises(ValueError, match="unknown split 'validation'; valid splits are: train, test"):
         load_dataset("moons", split="validation")
-    with pytest.raises(TypeError, match="generator must be a torch.Generator"):
+    with pytest.raises(TypeError, match=r"generator must be a torch\.Generator"):
         load_dataset("moons", generator=0)
     with pytest.raises(TypeError, match="labels must be True or False"):
         load_dataset("moons", labels="yes")

@@ -1,0 +1,175 @@
+"""Tests of diffusion_helpers.metrics: the sliced Wasserstein distance and its noise-floor ratio.
+
+References, independent of the package's sort-and-integrate code:
+- W_1 in 1-D as the area between the two empirical CDFs, int |F_a(x) - F_b(x)| dx (scipy's formula), for any sizes;
+- W_p for small sets by brute force: the best of all matchings (every permutation), after repeating the points
+  of a (n points) and of b (m points) until both have lcm(n, m), which leaves both distributions unchanged;
+- closed forms for Gaussians: W_2(N(m1, s1^2), N(m2, s2^2)) = sqrt((m1 - m2)^2 + (s1 - s2)^2) in 1-D, and for a
+  shift d in 2-D, SW_2 = |d| / sqrt(2) and SW_1 = 2 |d| / pi (averages of |d . theta|^p over the circle).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from diffusion_helpers.data import held_out_sets, load_dataset
+from diffusion_helpers.metrics import NoiseFloorRatio, noise_floor_ratio, random_directions, sliced_wasserstein
+
+X_AXIS = torch.tensor([[1.0, 0.0]], dtype=torch.float64)
+
+
+def seeded(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def ref_w1_cdf(a: np.ndarray, b: np.ndarray) -> float:
+    """int |F_a - F_b| dx over the merged sorted values (the empirical CDFs are constant in between)."""
+    values = np.sort(np.concatenate([a, b]))
+    cdf_a = np.searchsorted(np.sort(a), values[:-1], side="right") / len(a)
+    cdf_b = np.searchsorted(np.sort(b), values[:-1], side="right") / len(b)
+    return float(np.sum(np.abs(cdf_a - cdf_b) * np.diff(values)))
+
+
+def ref_wp_brute_force(a: list[float], b: list[float], p: int) -> float:
+    """min over all matchings of the repeated sets (lcm(n, m) points each): the definition of optimal transport."""
+    size = math.lcm(len(a), len(b))
+    a_rep = [x for x in a for _ in range(size // len(a))]
+    b_rep = [y for y in b for _ in range(size // len(b))]
+    best = min(sum(abs(x - y) ** p for x, y in zip(a_rep, perm)) for perm in itertools.permutations(b_rep))
+    return (best / len(a_rep)) ** (1 / p)
+
+
+def as_points(values) -> torch.Tensor:
+    """1-D values as points on the x-axis of the plane, (n, 2) float64."""
+    v = torch.as_tensor(values, dtype=torch.float64)
+    return torch.stack([v, torch.zeros_like(v)], dim=1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(-10, 10, allow_nan=False, width=32), min_size=1, max_size=40),
+    st.lists(st.floats(-10, 10, allow_nan=False, width=32), min_size=1, max_size=40),
+)
+def test_w1_matches_the_cdf_formula_for_any_sizes(a, b):
+    got = sliced_wasserstein(as_points(a), as_points(b), projections=X_AXIS, p=1)
+    assert got == pytest.approx(ref_w1_cdf(np.array(a), np.array(b)), rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize(("n", "m"), [(5, 5), (2, 3), (3, 2), (1, 4), (4, 1), (2, 4)])
+@pytest.mark.parametrize("p", [1, 2])
+def test_wp_matches_brute_force_transport(n, m, p):
+    g = seeded(n * 10 + m + p)
+    for _ in range(3):
+        a, b = torch.randn(n, generator=g).tolist(), (torch.randn(m, generator=g) + 0.5).tolist()
+        got = sliced_wasserstein(as_points(a), as_points(b), projections=X_AXIS, p=p)
+        assert got == pytest.approx(ref_wp_brute_force(a, b, p), rel=1e-9)
+
+
+def test_one_dimensional_gaussians_closed_form():
+    g = seeded(1)
+    n = 400_000
+    a = torch.randn(n, 1, generator=g, dtype=torch.float64)
+    b = 0.3 + 1.5 * torch.randn(n, 1, generator=g, dtype=torch.float64)
+    got = sliced_wasserstein(a, b, projections=torch.ones(1, 1, dtype=torch.float64))
+    # W_2 = sqrt(0.3^2 + 0.5^2) = 0.583; sampling error of order 1/sqrt(n) relative
+    assert got == pytest.approx(math.hypot(0.3, 0.5), rel=0.01)
+
+
+@pytest.mark.parametrize(("p", "factor"), [(2, 1 / math.sqrt(2)), (1, 2 / math.pi)])
+def test_shifted_gaussians_in_the_plane(p, factor):
+    """Projected on theta, a shift d moves every quantile by d . theta; averaged over the circle that gives
+    |d| / sqrt(2) for SW_2 and 2 |d| / pi for SW_1."""
+    g = seeded(2)
+    a = torch.randn(20_000, 2, generator=g, dtype=torch.float64)
+    b = torch.randn(20_000, 2, generator=g, dtype=torch.float64) + torch.tensor([0.6, -0.8], dtype=torch.float64)
+    # evenly spaced directions over the half circle: the average over theta without Monte-Carlo noise
+    angles = torch.arange(90, dtype=torch.float64) * math.pi / 90
+    directions = torch.stack([angles.cos(), angles.sin()], dim=1)
+    assert sliced_wasserstein(a, b, projections=directions, p=p) == pytest.approx(1.0 * factor, rel=0.02)
+    # random directions: the same within their own noise
+    assert sliced_wasserstein(a, b, projections=300, p=p, generator=seeded(3)) == pytest.approx(factor, rel=0.06)
+
+
+def test_symmetric_zero_for_identical_and_directions_reused():
+    a, b = load_dataset("moons", n=2000), load_dataset("moons", split="test", n=2000)
+    directions = random_directions(64, 2, generator=seeded(0))
+    assert sliced_wasserstein(a, b, projections=directions) == sliced_wasserstein(b, a, projections=directions)
+    assert sliced_wasserstein(a, a, projections=directions) == 0
+    # the same directions from the same seed: the same value
+    assert sliced_wasserstein(a, b, generator=seeded(5)) == sliced_wasserstein(a, b, generator=seeded(5))
+    # invariant to the order of the points
+    assert sliced_wasserstein(a.flip(0), b, projections=directions) == pytest.approx(
+        sliced_wasserstein(a, b, projections=directions), rel=1e-12
+    )
+
+
+def test_random_directions_are_unit_and_uniform():
+    d = random_directions(20_000, 2, generator=seeded(0))
+    assert d.shape == (20_000, 2) and torch.allclose(d.norm(dim=1), torch.ones(20_000, dtype=torch.float64))
+    angles = torch.atan2(d[:, 1], d[:, 0])
+    counts = torch.histc(angles, bins=8, min=-math.pi, max=math.pi)
+    assert (counts / 20_000 - 1 / 8).abs().max() < 0.015
+
+
+def test_noise_floor_ratio_is_about_one_for_data_and_large_for_wrong_samples():
+    sets = held_out_sets("swiss_roll", count=5, n=2000)
+    fresh = load_dataset("swiss_roll", split="test", n=2000, generator=seeded(11))
+    score = noise_floor_ratio(fresh, sets, projections=64, generator=seeded(0))
+    assert isinstance(score, NoiseFloorRatio)
+    assert score.ratio == pytest.approx(score.distance / score.floor)
+    # data against data: 1 up to the draw's noise (about +-0.25 for one set of samples)
+    assert 0.6 < score.ratio < 1.6
+    shrunk = 0.9 * fresh  # 10% too narrow: clearly distinguishable at 2,000 points
+    assert noise_floor_ratio(shrunk, sets, projections=64, generator=seeded(0)).ratio > 1.8
+    # the floor is the mean distance between pairs (k, k + 1), computed with the same directions
+    directions = random_directions(64, 2, generator=seeded(0))
+    floor = sum(sliced_wasserstein(sets[k], sets[(k + 1) % 5], projections=directions) for k in range(5)) / 5
+    assert score.floor == pytest.approx(floor, rel=1e-12)
+
+
+def test_floor_of_two_held_out_sets_is_one_pair():
+    sets = held_out_sets("moons", count=2, n=500)
+    directions = random_directions(32, 2, generator=seeded(0))
+    score = noise_floor_ratio(sets[0], sets, projections=directions)
+    assert score.floor == pytest.approx(sliced_wasserstein(sets[0], sets[1], projections=directions))
+
+
+def test_bad_input():
+    a = torch.zeros(10, 2)
+    with pytest.raises(TypeError, match=r"a must be a torch\.Tensor"):
+        sliced_wasserstein([[0.0, 0.0]], a)
+    with pytest.raises(TypeError, match="floating-point"):
+        sliced_wasserstein(a, torch.zeros(10, 2, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"b must be a \(n, D\) tensor"):
+        sliced_wasserstein(a, torch.zeros(10))
+    with pytest.raises(ValueError, match="same number of coordinates"):
+        sliced_wasserstein(a, torch.zeros(10, 3))
+    with pytest.raises(ValueError, match="a must be finite"):
+        sliced_wasserstein(torch.full((3, 2), math.nan), a)
+    with pytest.raises(ValueError, match="p must be 1 or 2"):
+        sliced_wasserstein(a, a, p=3)
+    with pytest.raises(ValueError, match="projections must be an int in"):
+        sliced_wasserstein(a, a, projections=0)
+    with pytest.raises(TypeError, match="projections must be an int"):
+        sliced_wasserstein(a, a, projections=1.5)
+    with pytest.raises(ValueError, match="unit vectors"):
+        sliced_wasserstein(a, a, projections=torch.ones(4, 2))
+    with pytest.raises(ValueError, match=r"a \(P, 2\) tensor"):
+        sliced_wasserstein(a, a, projections=torch.ones(4, 3))
+    with pytest.raises(TypeError, match=r"generator must be a torch\.Generator"):
+        sliced_wasserstein(a, a, generator=1)
+    with pytest.raises(TypeError, match="held_out must be a list"):
+        noise_floor_ratio(a, a)
+    with pytest.raises(ValueError, match="at least 2 sets"):
+        noise_floor_ratio(a, [a])
+    with pytest.raises(ValueError, match=r"held_out\[1\] must have the shape and device of samples"):
+        noise_floor_ratio(a, [a, torch.zeros(5, 2)])
+    with pytest.raises(ValueError, match="noise floor is 0"):
+        noise_floor_ratio(a + 1, [a, a])
