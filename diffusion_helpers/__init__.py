@@ -14,6 +14,12 @@ Modules, in the direction imports flow (the mathematics never imports the presen
     forward    the forward process: q_step (Eq. 2), q_sample (Eq. 4), forward_trajectory
     reverse    the posterior q(x_{t-1} | x_t, x_0) (Eq. 6-7), x_0 <-> eps, the reverse mean (Eq. 11), one step
     sampling   the DDPM sampler (Algorithm 2), and the exact noise predictor of Gaussian data
+    data       2-D data sets to train on (swiss roll, moons, ...), drawn reproducibly per split
+    metrics    sliced Wasserstein distance, and the same divided by its noise floor
+    models     a small MLP noise predictor with a sinusoidal timestep embedding
+    training   Algorithm 1 (train), checkpoints (save_checkpoint, load_checkpoint)
+    recipes    the recommended training recipe per data set (train_recipe); the commands
+               python -m diffusion_helpers.train / .sample run it
     toy1d      1-D toys computed exactly: mixture data, Bayes' rule on a grid (import diffusion_helpers.toy1d)
     images     example image, loading, PIL <-> tensor in [-1, 1], image grids
     plotting   matplotlib figures the notebooks show (imported on first use)
@@ -31,8 +37,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from .data import DATASET_NAMES, held_out_sets, load_dataset
 from .forward import MAX_TRAJECTORY_VALUES, at_timestep, forward_trajectory, q_mean_variance, q_sample, q_step
 from .images import example_image, image_grid, load_image, pil_to_tensor, tensor_to_pil
+from .metrics import NoiseFloorRatio, noise_floor_ratio, sliced_wasserstein
+from .models import MLPDenoiser
+from .recipes import PLAIN_RECIPE, RECIPES, train_recipe
 from .reverse import (
     REVERSE_VARIANCES,
     p_mean_from_eps,
@@ -57,15 +67,21 @@ from .schedules import (
     spaced_timesteps,
     terminal_health,
 )
+from .training import load_checkpoint, save_checkpoint, train
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DATASET_NAMES",
     "MAX_NUM_TIMESTEPS",
     "MAX_TRAJECTORY_VALUES",
+    "PLAIN_RECIPE",
+    "RECIPES",
     "REVERSE_VARIANCES",
     "SCHEDULE_NAMES",
     "SCHEDULE_PARAMETERS",
+    "MLPDenoiser",
+    "NoiseFloorRatio",
     "NoiseSchedule",
     "Parameter",
     "at_timestep",
@@ -75,10 +91,14 @@ __all__ = [
     "exercises",
     "forward_trajectory",
     "gaussian_eps_model",
+    "held_out_sets",
     "image_grid",
     "linear_betas",
+    "load_checkpoint",
+    "load_dataset",
     "load_image",
     "make_schedule",
+    "noise_floor_ratio",
     "notebook",
     "p_mean_from_eps",
     "p_sample_step",
@@ -94,10 +114,14 @@ __all__ = [
     "q_step",
     "quadratic_betas",
     "rescale_zero_terminal_snr",
+    "save_checkpoint",
     "sigmoid_betas",
+    "sliced_wasserstein",
     "spaced_timesteps",
     "tensor_to_pil",
     "terminal_health",
+    "train",
+    "train_recipe",
     "widgets",
 ]
 
