@@ -508,15 +508,23 @@ def plot_metric_curve(
     return fig
 
 
-def plot_floor_spread(draws: Mapping[str, Sequence[float]], *, suptitle: str | None = None) -> Figure:
-    """How much a noise floor varies from draw to draw: each draw divided by its group's mean, one row per group.
+def plot_floor_spread(
+    draws: Mapping[str, Sequence[float]],
+    *,
+    xlabel: str = "sliced Wasserstein distance between two held-out sets",
+    suptitle: str | None = None,
+) -> Figure:
+    """How a noise floor varies from draw to draw: one row of dots per group, on a logarithmic axis.
 
-    For example ``{"2,000 points": floors_2k, "10,000 points": floors_10k}`` where each list holds the
-    sliced Wasserstein distance between two fresh held-out sets, for many pairs. A value of 1.3 means that
-    draw's floor was 30% above the average one: dividing by it would make a model look 30% better.
+    For example ``{"2,000 points": floors_2k, "10,000 points": floors_10k}``, each list holding the sliced
+    Wasserstein distance between two fresh held-out sets, for several pairs. On a log axis equal widths are
+    equal *relative* spreads; each row is labelled with its mean and its lowest and highest draw relative to
+    that mean (-30% means that draw's floor was 30% below the average one: dividing by it would make a
+    model look 30% worse).
 
     Args:
         draws: label -> at least two positive values.
+        xlabel: what the values are.
         suptitle: a title: say what to look at.
 
     Raises:
@@ -524,24 +532,31 @@ def plot_floor_spread(draws: Mapping[str, Sequence[float]], *, suptitle: str | N
     """
     if not draws:
         raise ValueError("draws is empty: give label -> values of the floor from repeated draws")
-    fig = Figure(figsize=(6.0, 0.9 + 0.8 * len(draws)), layout="constrained")
-    ax = fig.subplots()
-    labels = list(draws)
-    for row, label in enumerate(labels):
-        values = _curve(f"draws[{label!r}]", draws[label], positive=True)
+    groups = {label: _curve(f"draws[{label!r}]", values, positive=True) for label, values in draws.items()}
+    for label, values in groups.items():
         if len(values) < 2:
             raise ValueError(f"draws[{label!r}] needs at least two values to have a spread")
-        relative = values / values.mean()
-        jitter = (np.arange(len(relative)) % 5 - 2) * 0.06  # fixed offsets: overlapping dots stay visible
-        ax.plot(relative, row + jitter, "o", color=_COLOURS[row % len(_COLOURS)], mfc="none", ms=6)
-        low, high = relative.min(), relative.max()
-        ax.plot([low, high], [row + 0.25, row + 0.25], color="black", lw=1)
-        ax.text(high, row + 0.3, f"  {100 * (low - 1):+.0f}% to {100 * (high - 1):+.0f}%", fontsize=10, va="bottom")
-    ax.axvline(1.0, color="black", lw=1, ls="--")
-    ax.set_yticks(range(len(labels)), labels)
-    ax.set_ylim(-0.6, len(labels) - 0.2)
-    ax.set_xlabel("floor of one draw / mean floor")
-    ax.grid(alpha=0.3, axis="x")
+    fig = Figure(figsize=(7.0, 1.0 + 0.9 * len(groups)), layout="constrained")
+    ax = fig.subplots()
+    for row, values in enumerate(groups.values()):
+        jitter = (np.arange(len(values)) % 5 - 2) * 0.06  # fixed offsets: overlapping dots stay visible
+        ax.plot(values, row + jitter, "o", color=_COLOURS[row % len(_COLOURS)], mfc="none", ms=7, mew=1.5)
+        mean, low, high = values.mean(), values.min(), values.max()
+        ax.plot([mean, mean], [row - 0.3, row + 0.3], color="black", lw=2)
+        ax.text(
+            high,
+            row,
+            f"   mean {mean:.3g}, {100 * (low / mean - 1):+.0f}% to {100 * (high / mean - 1):+.0f}%",
+            fontsize=10,
+            va="center",
+        )
+    ax.set_xscale("log")
+    low, high = min(v.min() for v in groups.values()), max(v.max() for v in groups.values())
+    ax.set_xlim(low / 1.15, high * 3.0)  # room on the right for the labels
+    ax.set_yticks(range(len(groups)), list(groups))
+    ax.set_ylim(-0.6, len(groups) - 0.4)
+    ax.set_xlabel(xlabel)
+    ax.grid(alpha=0.3, axis="x", which="both")
     if suptitle:
         fig.suptitle(suptitle, fontsize=13)
     return fig

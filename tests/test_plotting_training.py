@@ -253,16 +253,20 @@ def test_plot_metric_curve_marks_the_floor_and_its_spread() -> None:
         pt.plot_metric_curve({})
 
 
-def test_plot_floor_spread_shows_each_draw_relative_to_its_mean() -> None:
+def test_plot_floor_spread_shows_each_draw_and_its_spread_around_the_mean() -> None:
     draws = {"2,000 points": [0.8, 1.0, 1.2, 1.0], "10,000 points": [0.5, 0.5]}
     fig = pt.plot_floor_spread(draws)
     ax = fig.axes[0]
     dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
     assert np.allclose(dots[0].get_xdata(), [0.8, 1.0, 1.2, 1.0])
-    assert np.allclose(dots[1].get_xdata(), [1.0, 1.0])
-    assert "-20% to +20%" in _texts(fig) and "+0% to +0%" in _texts(fig)
+    assert np.allclose(dots[1].get_xdata(), [0.5, 0.5])
+    assert ax.get_xscale() == "log"
+    assert "mean 1, -20% to +20%" in _texts(fig) and "mean 0.5, +0% to +0%" in _texts(fig)
+    assert [label.get_text() for label in ax.get_yticklabels()] == list(draws)
     with pytest.raises(ValueError, match="at least two"):
         pt.plot_floor_spread({"a": [1.0]})
+    with pytest.raises(ValueError, match="<= 0"):
+        pt.plot_floor_spread({"a": [1.0, 0.0]})
     with pytest.raises(ValueError, match="empty"):
         pt.plot_floor_spread({})
 
