@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from .data import DATASET_NAMES
-from .recipes import RECIPES, train_recipe
+from .recipes import PLAIN_RECIPE, RECIPES, train_recipe
 from .training import CHECKPOINT_NAME, save_checkpoint
 
 
@@ -30,15 +30,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the batches (default 0)")
     parser.add_argument("--device", default="cpu", help="where to train: cpu (default), cuda, mps, ...")
     parser.add_argument("--steps", type=int, default=None, help="train for this many steps instead of the recipe's")
+    parser.add_argument(
+        "--recipe",
+        choices=("recommended", "plain"),
+        default="recommended",
+        help="the package's recipe for DATASET (default), or the plain baseline to compare with",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
-    recipe = RECIPES[args.dataset]
-    print(f"training on {args.dataset}: {_describe(recipe, args.steps)}", flush=True)
+    recipe = RECIPES[args.dataset] if args.recipe == "recommended" else PLAIN_RECIPE
+    print(f"training on {args.dataset} ({args.recipe} recipe): {_describe(recipe, args.steps)}", flush=True)
     try:
         model, schedule, losses, recipe = train_recipe(
-            args.dataset, seed=args.seed, device=args.device, progress=not args.quiet, steps=args.steps
+            args.dataset, recipe=recipe, seed=args.seed, device=args.device, progress=not args.quiet, steps=args.steps
         )
     except (TypeError, ValueError, RuntimeError) as error:
         parser.exit(2, f"error: {error}\n")

@@ -48,7 +48,10 @@ def test_embedding_tells_timesteps_apart_and_the_model_uses_t():
 
 def test_config_rebuilds_the_same_architecture():
     model = MLPDenoiser(hidden=32, layers=2, time_dim=16, num_timesteps=100)
-    assert model.config == {"dim": 2, "num_timesteps": 100, "hidden": 32, "layers": 2, "time_dim": 16}
+    assert model.config == {
+        "dim": 2, "num_timesteps": 100, "hidden": 32, "layers": 2, "time_dim": 16, "activation": "relu"
+    }
+    assert isinstance(MLPDenoiser(activation="silu").activation, torch.nn.SiLU)
     twin = MLPDenoiser(**model.config)
     twin.load_state_dict(model.state_dict())  # same parameter names and shapes
     x_t, t = torch.randn(5, 2), torch.randint(1, 101, (5,))
@@ -72,6 +75,7 @@ def test_fits_the_sampler_contract():
         ({"layers": 0}, ValueError, "layers must be an int in"),
         ({"time_dim": 7}, ValueError, "time_dim must be even"),
         ({"num_timesteps": 0}, ValueError, "num_timesteps must be an int in"),
+        ({"activation": "tanh"}, ValueError, "activation must be one of 'relu', 'silu'"),
     ],
 )
 def test_bad_configuration(kwargs, error, match):
