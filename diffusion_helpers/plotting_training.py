@@ -30,7 +30,9 @@ from typing import Any
 import numpy as np
 import torch
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator
 
 from ._checks import check_float, check_generator, check_int
 from .forward import q_sample
@@ -441,6 +443,7 @@ def plot_losses(
         ax.plot(steps[w - 1 :], smooth, color=colour, ls=style, lw=2, label=f"{label} (mean of {w} steps)")
     if log_y:
         ax.set_yscale("log")
+        _plain_log_ticks(ax.yaxis)
     ax.set_xlabel("training step")
     ax.set_ylabel(r"loss $\|\varepsilon - \varepsilon_\theta(x_t, t)\|^2$")
     ax.grid(alpha=0.3, which="both")
@@ -499,6 +502,7 @@ def plot_metric_curve(
         )
     if log_y:
         ax.set_yscale("log")
+        _plain_log_ticks(ax.yaxis)
     ax.set_xlabel("training step")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3, which="both")
@@ -551,6 +555,7 @@ def plot_floor_spread(
             va="center",
         )
     ax.set_xscale("log")
+    _plain_log_ticks(ax.xaxis)
     low, high = min(v.min() for v in groups.values()), max(v.max() for v in groups.values())
     ax.set_xlim(low / 1.15, high * 3.0)  # room on the right for the labels
     ax.set_yticks(range(len(groups)), list(groups))
@@ -605,6 +610,14 @@ def _frame(lim: float | None, points: np.ndarray, *, quantile: float = 1.0) -> f
         return check_float("lim", lim, low=0.0)
     finite = np.abs(points[np.isfinite(points).all(axis=1)])
     return 1.25 * float(np.quantile(finite, quantile)) if finite.size else 1.0
+
+
+def _plain_log_ticks(axis: Axis) -> None:
+    """Label a log axis 0.1, 0.2, 0.5, 1, ... rather than 10^-1: easier to read from the back of a room."""
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+    axis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+    axis.set_major_formatter(plain)
+    axis.set_minor_formatter(plain)
 
 
 def _square(ax: Axes, lim: float) -> None:
