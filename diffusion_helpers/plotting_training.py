@@ -34,7 +34,7 @@ from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator
 
-from ._checks import check_float, check_generator, check_int
+from ._checks import check_bool, check_float, check_generator, check_int
 from .forward import q_sample
 from .schedules import NoiseSchedule
 
@@ -175,6 +175,7 @@ def plot_score_field(
     *,
     data: torch.Tensor | None = None,
     field: str = "score",
+    directions_only: bool = False,
     lim: float = 2.0,
     grid_size: int = 17,
     max_points: int = 2000,
@@ -189,7 +190,8 @@ def plot_score_field(
     $\nabla\log q(x_t)$ the network implies; they point towards where $x_t$ is likely. With ``field="eps"``
     they are the predicted noise $\varepsilon_\theta(x_t, t)$ itself, which points the opposite way. The
     score grows like $1/\sqrt{1-\bar\alpha_t}$ as $t \to 0$, so each panel scales its arrows to fit and
-    states the largest length in its title.
+    states the largest length in its title. Far from the data the arrows are longest and crowd out the rest;
+    ``directions_only=True`` draws every arrow with the same length, which shows where each one points.
 
     Args:
         model: any callable ``model(x_t, t) -> eps`` (the sampler's model contract): ``x_t`` of shape
@@ -198,6 +200,7 @@ def plot_score_field(
         timesteps: one panel per timestep, each in ``[1, T]``.
         data: clean data ``(N, 2)``; if given, each panel shows $x_t$ drawn from it with ``q_sample``.
         field: ``"score"`` or ``"eps"``.
+        directions_only: draw unit arrows (the direction of the field), all of one length.
         lim: the grid and frame cover ``[-lim, lim]^2``.
         grid_size: arrows per side.
         max_points: at most this many points of ``data`` are noised and drawn.
@@ -220,6 +223,7 @@ def plot_score_field(
     timesteps = [check_int("timesteps", t, minimum=1, maximum=T) for t in timesteps]
     if field not in ("score", "eps"):
         raise ValueError(f"field must be 'score' or 'eps', got {field!r}")
+    check_bool("directions_only", directions_only)
     lim = check_float("lim", lim, low=0.0)
     grid_size = check_int("grid_size", grid_size, minimum=2, maximum=100)
     max_points = check_int("max_points", max_points, minimum=1)
@@ -236,7 +240,12 @@ def plot_score_field(
             ax.scatter(x_t[:, 0], x_t[:, 1], s=3, color=DATA_COLOUR, linewidths=0, rasterized=True)
         eps = _predict(model, grid, t, device)  # (G * G, 2)
         arrows = -eps / math.sqrt(1 - schedule.alpha_bar(t)) if field == "score" else eps
-        length = float(arrows.norm(dim=1).max())
+        lengths = arrows.norm(dim=1, keepdim=True)  # (G * G, 1)
+        length = float(lengths.max())
+        scale = {}
+        if directions_only:  # unit vectors, each drawn 0.8 grid spacings long
+            arrows = arrows / lengths.clamp_min(1e-12)
+            scale = {"scale": 1 / (0.8 * 2 * lim / (grid_size - 1)), "scale_units": "xy"}
         ax.quiver(
             grid[:, 0].numpy(),
             grid[:, 1].numpy(),
@@ -246,6 +255,7 @@ def plot_score_field(
             angles="xy",
             pivot="tail",
             width=0.006,
+            **scale,
         )
         name = "score" if field == "score" else r"$\hat\varepsilon$"
         ax.set_title(f"t = {t}: longest {name} arrow {length:.3g}", fontsize=11)

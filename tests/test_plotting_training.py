@@ -132,6 +132,15 @@ def test_the_score_field_is_the_closed_form_score_of_gaussian_data(schedule: dh.
     alpha_bar_30 = float(np.prod(1 - schedule.betas.numpy()[:30]))
     expected = -math.sqrt(1 - alpha_bar_30) * _gaussian_score(np.asarray(quiver.get_offsets()), alpha_bar_30)
     assert np.allclose(np.stack([quiver.U, quiver.V], 1), expected, rtol=1e-5, atol=1e-5)
+    # directions only: unit arrows along the score, 0.8 grid spacings long
+    fig = pt.plot_score_field(model, schedule, [30], directions_only=True, lim=1.5, grid_size=7)
+    quiver = next(c for c in fig.axes[0].collections if isinstance(c, Quiver))
+    score = _gaussian_score(np.asarray(quiver.get_offsets()), alpha_bar_30)
+    expected = score / np.linalg.norm(score, axis=1, keepdims=True)
+    assert np.allclose(np.stack([quiver.U, quiver.V], 1), expected, atol=1e-5)
+    assert quiver.scale == pytest.approx(1 / (0.8 * 0.5)) and quiver.scale_units == "xy"
+    longest = float(np.linalg.norm(score, axis=1).max())
+    assert fig.axes[0].get_title() == f"t = 30: longest score arrow {longest:.3g}"
 
 
 def test_the_score_field_background_is_q_sample_of_the_data(schedule: dh.NoiseSchedule, points: torch.Tensor) -> None:
@@ -163,6 +172,8 @@ def test_the_score_field_rejects_bad_input(schedule: dh.NoiseSchedule) -> None:
         pt.plot_score_field(lambda x, t: x / 0, schedule, [7])
     with pytest.raises(TypeError, match="generator"):
         pt.plot_score_field(model, schedule, [1], generator=0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="directions_only"):
+        pt.plot_score_field(model, schedule, [1], directions_only="yes")  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------------------------- trajectories
