@@ -15,9 +15,11 @@ r"""Data sets to train a diffusion model on: 2-D distributions a laptop learns i
 :data:`DATA_STD` = 0.5 per coordinate (the RMS over both coordinates), which puts it roughly in [-1, 1]:
 the range DDPM's schedules were designed for (Ho et al. 2020 scale images to [-1, 1]). The scale matters
 because the forward process mixes signal and noise in fixed proportions, $x_t = \sqrt{\bar\alpha_t}x_0 +
-\sqrt{1-\bar\alpha_t}\varepsilon$: the same schedule on data ten times larger keeps its structure visible
-for many more steps, leaves $x_T$ further from $\mathcal N(0, I)$, and on data ten times smaller erases it
-within the first few steps. Fixing the scale makes one schedule fit every data set here.
+\sqrt{1-\bar\alpha_t}\varepsilon$: a schedule spends its timesteps at fixed noise-to-signal ratios, and only
+those between the data's finest detail and its overall size shape the samples. Halve the data and fewer
+timesteps land there; on the swiss roll with the linear schedule, standard deviations 0.25, 0.5 and 1.0 put
+7%, 13% and 23% of the timesteps there, and the same training scored 2.65, 1.13 and 0.93 times the noise
+floor (see :mod:`~diffusion_helpers.recipes`). One fixed scale lets one schedule fit every data set here.
 
 **Splits.** ``"train"`` and ``"test"`` draw from the same distribution with different default seeds, so
 held-out data is never the training data; pass ``generator`` to draw other points.

@@ -1,12 +1,41 @@
 r"""The package's recommended training recipe for each 2-D data set, and the plain recipe to compare with.
 
-A recipe is plain data: the schedule, the network, the training loop's settings, the amount of data and the
-reverse variance $\sigma_t^2$ to sample with. :func:`train_recipe` runs one (it is what
-``python -m diffusion_helpers.train`` runs) and returns the trained model with its schedule.
+A recipe is plain data: the schedule, the network, the training loop's settings, the amount of training data
+and the reverse variance $\sigma_t^2$ to sample with. :func:`train_recipe` runs one; it is what
+``python -m diffusion_helpers.train`` runs.
 
-Why these settings (measured on the swiss roll with the noise-floor ratio of
-:func:`~diffusion_helpers.metrics.noise_floor_ratio`; see notebook 05 and ``benchmarks/bench_training.py``):
-see :data:`RECIPES`.
+**Why these settings.** Measured on the swiss roll (data standard deviation 0.5) with the noise-floor ratio of
+:func:`~diffusion_helpers.metrics.noise_floor_ratio` (10,000 samples, averaged over two to three sample sets;
+1.0 is the floor, and one set of samples of the data itself scores 1.0 give or take 0.2). The plain recipe
+(linear schedule, raw coordinates, 10,000 steps at a constant learning rate) scores about 2.7. In order of
+effect:
+
+1. *Where the training steps land.* Uniform $t$ spends a training step at every noise level alike, but the
+   roll's shape is decided only while the noise, relative to the signal, lies between the roll's thickness
+   (0.04) and the gap between its arms (0.46). The linear schedule puts 13% of its timesteps there, the cosine
+   schedule 25%. Same recipe otherwise: linear 1.13, cosine 0.94. Scaling the data changes the same fraction
+   (linear: standard deviation 0.25, 0.5, 1.0 put 7%, 13%, 23% there and scored 2.65, 1.13, 0.93).
+2. *Averaged weights.* Adam's last steps leave the weights jittering; an exponential moving average of the
+   weights (EMA, decay 0.999) alone took the plain recipe from 2.65 to 1.66 (both with the data at standard
+   deviation 0.68, the scale first tried). The average's memory must fit the run: 0.998 (about 500 steps) for
+   3,000-5,000 steps; 0.9995 scored 2.24 against 1.66 for 0.999 at 10,000 steps.
+3. *The network's inputs.* Fed raw coordinates, an MLP draws smooth functions first; sines and cosines of
+   the coordinates let it draw the noise field's sharp turn across each arm. Without them, short runs were
+   a lottery (5,000 steps, four seeds: 1.00, 2.05, 1.06, 1.02); with them every seed reached the floor in 3,000
+   steps (four seeds at width 96: 1.06, 1.00, 1.01, 0.96). ReLU beat GELU and SiLU (1.13, 1.41, 2.52).
+4. *A cosine learning-rate decay with a higher peak* (5e-3). The decay alone did nothing for the plain
+   recipe (2.73 at std 0.68: at 1e-3 it was under-trained, and decaying only trained it less); a low peak
+   under-trains (3e-3 for 5,000 steps: 2.13), a high one is erratic (2e-2: 2.20; at 1e-2 a third to a half of
+   the last layers' ReLUs never fire again).
+5. *The reverse variance* did not matter at T = 1000 (the same network: 1.13 with $\beta_t$, 1.10 with
+   $\tilde\beta_t$). It matters when the steps are few: with the exact noise predictor of the swiss roll (no
+   network at all) and the cosine schedule, $\sigma_t^2 = \beta_t$ / $\tilde\beta_t$ scored 0.88 / 1.17 at
+   T = 100, 0.97 / 1.88 at T = 50 and 1.29 / 3.97 at T = 20: $\tilde\beta_t$ is the variance of the step when
+   $x_0$ is known exactly, too small when it is not, so each step loses a little spread. T itself costs only
+   sampling time; 1,000 steps sample 2,000 points in about 1.5 s.
+
+The same recipe on the other data sets (3,000 steps): moons 1.04, eight Gaussians 1.04, checkerboard 1.24
+(its squares' sharp edges take longer).
 """
 
 from __future__ import annotations
@@ -26,24 +55,25 @@ __all__ = ["PLAIN_RECIPE", "RECIPES", "train_recipe"]
 
 PLAIN_RECIPE: dict[str, Any] = {
     "schedule": {"name": "linear", "num_timesteps": 1000},
-    "model": {"hidden": 128, "layers": 3, "time_dim": 32},
+    "model": {"hidden": 128, "layers": 3, "time_dim": 32, "x_frequencies": 0, "activation": "relu"},
     "train": {"steps": 10_000, "batch_size": 512, "lr": 1e-3, "lr_schedule": "constant", "ema_decay": None},
     "data_size": 100_000,
     "variance": "beta",
 }
-r"""The baseline of issue 7: a 3-layer MLP, the linear schedule with T = 1000, 10k Adam steps at batch 512,
-$\sigma_t^2 = \beta_t$. About 2.7x the noise floor on the swiss roll."""
+r"""The baseline of issue 7: a 3-layer MLP on raw coordinates, the linear schedule with T = 1000, 10,000 Adam
+steps at batch 512 and a constant learning rate, $\sigma_t^2 = \beta_t$. About 2.7x the noise floor on the
+swiss roll."""
 
 _RECOMMENDED: dict[str, Any] = {
-    "schedule": {"name": "linear", "num_timesteps": 1000},
-    "model": {"hidden": 128, "layers": 3, "time_dim": 32},
-    "train": {"steps": 10_000, "batch_size": 512, "lr": 1e-3, "lr_schedule": "cosine", "ema_decay": 0.999},
+    "schedule": {"name": "cosine", "num_timesteps": 1000},
+    "model": {"hidden": 96, "layers": 3, "time_dim": 32, "x_frequencies": 8, "activation": "relu"},
+    "train": {"steps": 3000, "batch_size": 512, "lr": 5e-3, "lr_schedule": "cosine", "ema_decay": 0.998},
     "data_size": 100_000,
     "variance": "beta",
 }
 
 RECIPES: dict[str, dict[str, Any]] = {name: copy.deepcopy(_RECOMMENDED) for name in DATASET_NAMES}
-"""Data set name -> its recommended recipe."""
+"""Data set name -> its recommended recipe (the same for every 2-D set; see the module for why)."""
 
 
 def train_recipe(

@@ -17,27 +17,34 @@ def test_output_shape_and_dtype():
     x_t, t = torch.randn(7, 2), torch.randint(1, 1001, (7,))
     eps = model(x_t, t)
     assert eps.shape == (7, 2) and eps.dtype == torch.float32
-    three_d = MLPDenoiser(dim=3, num_timesteps=50, hidden=16, layers=1, time_dim=8)
+    three_d = MLPDenoiser(dim=3, num_timesteps=50, hidden=16, layers=1, time_dim=8, x_frequencies=3)
     assert three_d(torch.randn(4, 3), torch.randint(1, 51, (4,))).shape == (4, 3)
+    raw = MLPDenoiser(x_frequencies=0)  # the plain MLP on raw coordinates
+    assert raw.input_layer.in_features == 2 + 32 and raw(torch.randn(3, 2), torch.tensor([1, 2, 3])).shape == (3, 2)
 
 
-def test_embedding_matches_its_formula():
-    """[sin(w_j s), cos(w_j s)] with s = 1000 t / T and w_j = 10000^(-j/k), written out in Python floats."""
-    T, dim = 200, 6
-    embedding = SinusoidalEmbedding(dim, T)
+def test_embeddings_match_their_formulas():
+    """Written out in Python floats: the timestep's waves sin/cos(w_j 1000 t / T) with w_j = 10000^(-j/k), and
+    each coordinate's waves sin/cos(30 r_j x) with r_j = 100^(-j/k)."""
+    T = 200
+    model = MLPDenoiser(num_timesteps=T, time_dim=6, x_frequencies=2)
     t = torch.tensor([1, 37, 200])
-    got = embedding(t)
-    k = dim // 2
+    got = model.time_embedding(t)
     for row, step in enumerate(t.tolist()):
-        s = 1000 * step / T
-        frequencies = [10000 ** (-j / k) for j in range(k)]
-        expected = [math.sin(w * s) for w in frequencies] + [math.cos(w * s) for w in frequencies]
+        w = [10000 ** (-j / 3) * 1000 / T for j in range(3)]
+        expected = [math.sin(wj * step) for wj in w] + [math.cos(wj * step) for wj in w]
         assert got[row].tolist() == pytest.approx(expected, abs=1e-5)
+    x = torch.tensor([[0.3, -0.7]])
+    w = [30.0, 30.0 / 10]  # 30 * 100^(-j/2)
+    sines = [math.sin(wj * v) for v in (0.3, -0.7) for wj in w]
+    cosines = [math.cos(wj * v) for v in (0.3, -0.7) for wj in w]
+    assert model.x_embedding(x)[0].tolist() == pytest.approx(sines + cosines, abs=1e-5)
+    assert model.input_layer.in_features == 2 + 2 * 2 * 2 + 6
+    assert SinusoidalEmbedding(0, 1.0, 10.0)(x).shape == (1, 0)  # no waves: the raw coordinates only
 
 
 def test_embedding_tells_timesteps_apart_and_the_model_uses_t():
-    embedding = SinusoidalEmbedding(32, 1000)
-    e = embedding(torch.arange(1, 1001))  # (T, 32)
+    e = MLPDenoiser().time_embedding(torch.arange(1, 1001))  # (T, 32)
     distances = torch.cdist(e, e)
     assert float(distances[~torch.eye(1000, dtype=torch.bool)].min()) > 0.01  # no two timesteps look alike
     model = MLPDenoiser()
@@ -49,7 +56,8 @@ def test_embedding_tells_timesteps_apart_and_the_model_uses_t():
 def test_config_rebuilds_the_same_architecture():
     model = MLPDenoiser(hidden=32, layers=2, time_dim=16, num_timesteps=100)
     assert model.config == {
-        "dim": 2, "num_timesteps": 100, "hidden": 32, "layers": 2, "time_dim": 16, "activation": "relu"
+        "dim": 2, "num_timesteps": 100, "hidden": 32, "layers": 2, "time_dim": 16, "x_frequencies": 8,
+        "activation": "relu",
     }
     assert isinstance(MLPDenoiser(activation="silu").activation, torch.nn.SiLU)
     twin = MLPDenoiser(**model.config)
@@ -76,6 +84,7 @@ def test_fits_the_sampler_contract():
         ({"time_dim": 7}, ValueError, "time_dim must be even"),
         ({"num_timesteps": 0}, ValueError, "num_timesteps must be an int in"),
         ({"activation": "tanh"}, ValueError, "activation must be one of 'relu', 'silu'"),
+        ({"x_frequencies": -1}, ValueError, "x_frequencies must be an int in"),
     ],
 )
 def test_bad_configuration(kwargs, error, match):
