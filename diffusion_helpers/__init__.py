@@ -10,24 +10,26 @@ Timestep convention (one convention, everywhere in this package):
     as :func:`q_sample`) treat it as "no noise yet" and return the data.
 
 Modules, in the direction imports flow (the mathematics never imports the presentation layer):
-    schedules  variance schedules beta_t and what follows from them (alpha_t, alpha_bar_t, SNR)
-    forward    the forward process: q_step (Eq. 2), q_sample (Eq. 4), forward_trajectory
-    reverse    the posterior q(x_{t-1} | x_t, x_0) (Eq. 6-7), x_0 <-> eps, the reverse mean (Eq. 11), one step
-    sampling   the DDPM sampler (Algorithm 2), and the exact noise predictor of Gaussian data
-    data       2-D data sets to train on (swiss roll, moons, ...), drawn reproducibly per split
-    metrics    sliced Wasserstein distance, and the same divided by its noise floor
-    models     a small MLP noise predictor with a sinusoidal timestep embedding
-    training   Algorithm 1 (train), checkpoints (save_checkpoint, load_checkpoint)
-    recipes    the recommended training recipe per data set (train_recipe); the commands
-               python -m diffusion_helpers.train / .sample run it
-    toy1d      1-D toys computed exactly: mixture data, Bayes' rule on a grid (import diffusion_helpers.toy1d)
-    images     example image, loading, PIL <-> tensor in [-1, 1], image grids
-    plotting   matplotlib figures the notebooks show (imported on first use)
-    plotting_training  figures of training and sampling on 2-D data (imported on first use)
-    plotting_reverse  figures and the reverse-step explorer of notebook 04 (imported on first use)
-    widgets    ipywidgets controls: the timestep scrubber and the schedule explorer (imported on first use)
-    notebook   teaching aids: show the package's source (imported on first use)
-    exercises  self-checking exercises: dh.exercises.check("NN-name", answer) (imported on first use)
+
+- ``schedules``: variance schedules beta_t and what follows from them (alpha_t, alpha_bar_t, SNR)
+- ``forward``: the forward process: q_step (Eq. 2), q_sample (Eq. 4), forward_trajectory
+- ``reverse``: the posterior q(x_{t-1} | x_t, x_0) (Eq. 6-7), x_0 <-> eps, the reverse mean (Eq. 11),
+  one step
+- ``sampling``: the DDPM sampler (Algorithm 2), and the exact noise predictor of Gaussian data
+- ``data``: 2-D data sets to train on (swiss roll, moons, ...), drawn reproducibly per split
+- ``metrics``: sliced Wasserstein distance, and the same divided by its noise floor
+- ``models``: a small MLP noise predictor with a sinusoidal timestep embedding
+- ``training``: Algorithm 1 (train), checkpoints (save_checkpoint, load_checkpoint)
+- ``recipes``: the recommended training recipe per data set (train_recipe), which the commands
+  ``python -m diffusion_helpers.train`` and ``python -m diffusion_helpers.sample`` run
+- ``toy1d``: 1-D toys computed exactly: mixture data, Bayes' rule on a grid (import diffusion_helpers.toy1d)
+- ``images``: example image, loading, PIL <-> tensor in [-1, 1], image grids
+- ``plotting``: matplotlib figures the notebooks show (imported on first use)
+- ``plotting_training``: figures of training and sampling on 2-D data (imported on first use)
+- ``plotting_reverse``: figures and the reverse-step explorer of notebook 04 (imported on first use)
+- ``widgets``: ipywidgets controls: the timestep scrubber and the schedule explorer (imported on first use)
+- ``notebook``: teaching aids: show the package's source (imported on first use)
+- ``exercises``: self-checking exercises: dh.exercises.check("NN-name", answer) (imported on first use)
 
 Nothing here seeds a random generator or changes matplotlib settings when imported.
 """

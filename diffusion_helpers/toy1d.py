@@ -113,8 +113,9 @@ def grid_moments(grid: torch.Tensor, density: torch.Tensor) -> tuple[torch.Tenso
 def distance_from_gaussian(grid: torch.Tensor, density: torch.Tensor) -> torch.Tensor:
     r"""Total-variation distance between a density and the Gaussian with its mean and variance.
 
-    $\mathrm{TV}(p, g) = \tfrac12 \int |p(x) - g(x)|\,dx$ with $g = \mathcal N(\text{mean}_p, \text{var}_p)$: 0 for a
-    Gaussian, at most 1; the Gaussian with the same moments is the one a DDPM reverse step would fit.
+    $\mathrm{TV}(p, g) = \tfrac12 \int \lvert p(x) - g(x)\rvert\,dx$ with
+    $g = \mathcal N(\text{mean}_p, \text{var}_p)$: 0 for a Gaussian, at most 1; the Gaussian with the same
+    moments is the one a DDPM reverse step would fit.
 
     Args:
         grid: shape ``(N,)``, evenly spaced; it must cover the density and its Gaussian.
