@@ -3,8 +3,8 @@ r"""How close are samples to the data? The sliced Wasserstein distance, and the 
 **Sliced Wasserstein distance** (Rabin et al. 2011; Bonneel et al. 2015). Project both point clouds onto a
 random direction $\theta$ on the unit sphere; in one dimension the Wasserstein distance is exact and cheap,
 because the optimal transport plan matches the sorted values:
-$W_p^p(\mu, \nu) = \int_0^1 \lvert F_\mu^{-1}(u) - F_\nu^{-1}(u)\rvert^p\,du$ (the quantile functions). Average
-over directions: $SW_p(\mu, \nu) = \big(\mathbb E_\theta\, W_p^p(\theta^\top\mu, \theta^\top\nu)\big)^{1/p}$.
+$W_p^p(\mu, \nu) = \int_0^1 \lvert F_{\mu}^{-1}(u) - F_{\nu}^{-1}(u)\rvert^p\,du$ (the quantile functions). Average
+over directions: $SW_p(\mu, \nu) = \big(\mathbb{E}_{\theta}\, W_p^p(\theta^\top\mu, \theta^\top\nu)\big)^{1/p}$.
 
 For two sets of the same size $n$ the quantile functions are the sorted values, so
 $W_p^p = \frac1n\sum_i \lvert a_{(i)} - b_{(i)}\rvert^p$. For sizes $n \ne m$ we integrate the two step
