@@ -39,6 +39,7 @@ from .forward import q_sample
 from .schedules import NoiseSchedule
 
 __all__ = [
+    "FRAME_LOG_SNR_RANGE",
     "frame_timesteps",
     "plot_broken_vs_working",
     "plot_floor_spread",
@@ -157,7 +158,8 @@ def plot_broken_vs_working(
             _scatter_panel(ax, x, ref, lim, max_points)
             title = column_titles[column]
             if cause in scores:
-                title += f": {scores[cause][column]:.2g}× floor"
+                value = scores[cause][column]
+                title += f": {value:.1f}× floor" if value < 10 else f": {value:,.0f}× floor"
             ax.set_title(title, fontsize=11, fontweight="bold" if column == 0 else "normal")
         row[0].set_ylabel(cause, fontsize=11)
     if suptitle:
@@ -268,14 +270,21 @@ def plot_score_field(
 # ------------------------------------------------------------------------------------- trajectories
 
 
+FRAME_LOG_SNR_RANGE = (-8.0, 8.0)
+"""The log-SNR range :func:`frame_timesteps` spreads frames over: below -8, $x_t$ holds less than 0.02 of the
+data's amplitude (it looks like pure noise); above 8, less than 0.02 of noise (it looks like the data)."""
+
+
 def frame_timesteps(schedule: NoiseSchedule, count: int) -> list[int]:
-    r"""Up to ``count`` timesteps from ``T`` down to ``0``, evenly spaced in $\log\mathrm{SNR}(t)$: frames to show.
+    r"""``count`` timesteps from ``T`` down to ``0`` for showing a trajectory: ``T``, ``0``, and between them
+    timesteps evenly spaced in $\log\mathrm{SNR}(t)$ over :data:`FRAME_LOG_SNR_RANGE`.
 
     Evenly spaced $t$ would waste frames: with the linear schedule $x_t$ is nearly pure noise for the whole
     second half, and the data's fine detail appears only in the last few dozen steps. Spacing by
-    $\log\mathrm{SNR}(t) = \log\frac{\bar\alpha_t}{1-\bar\alpha_t}$ from $t = T$ towards $t = 1$ gives the
-    noisy start and the sharp end the same number of frames. Timesteps that two targets share appear once,
-    so fewer than ``count`` may come back; ``T`` and ``0`` (the samples) are always included.
+    $\log\mathrm{SNR}(t) = \log\frac{\bar\alpha_t}{1-\bar\alpha_t}$ gives the noisy start and the sharp end the
+    same number of frames; limiting it to $[-8, 8]$ skips the stretches that look like pure noise or like the
+    samples (the cosine schedule's last step alone goes from about $-7$ to $-14$). Timesteps that two targets
+    share appear once, so fewer than ``count`` may come back.
 
     Raises:
         TypeError: ``schedule`` not a NoiseSchedule.
@@ -286,8 +295,9 @@ def frame_timesteps(schedule: NoiseSchedule, count: int) -> list[int]:
     count = check_int("count", count, minimum=2)
     T = len(schedule)
     log_snr = schedule.log_snr  # (T,): [t - 1] is log SNR(t), decreasing in t
-    # count - 1 targets from log SNR(T) up to, not including, log SNR(1): t = 1 would look just like t = 0
-    targets = torch.linspace(float(log_snr[-1]), float(log_snr[0]), count, dtype=torch.float64)[:-1]
+    low = max(float(log_snr[-1]), FRAME_LOG_SNR_RANGE[0])
+    high = min(float(log_snr[0]), FRAME_LOG_SNR_RANGE[1])
+    targets = torch.linspace(low, high, count - 2, dtype=torch.float64) if count > 2 else torch.empty(0)
     chosen = {int(torch.argmin((log_snr - target).abs())) + 1 for target in targets} | {0, T}
     return sorted(chosen, reverse=True)
 

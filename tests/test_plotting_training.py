@@ -90,10 +90,10 @@ def test_plot_samples_rejects_bad_input(points: torch.Tensor) -> None:
 
 def test_plot_broken_vs_working_puts_each_cause_in_a_row(points: torch.Tensor) -> None:
     cases = {"data not in [-1, 1]": (points * 5, points), "too little training": (points + 2, points)}
-    fig = pt.plot_broken_vs_working(cases, points, scores={"too little training": (12.3, 1.05)})
+    fig = pt.plot_broken_vs_working(cases, points, scores={"too little training": (1234.5, 1.05)})
     assert len(fig.axes) == 4
     assert [ax.get_ylabel() for ax in fig.axes[::2]] == list(cases)
-    assert fig.axes[2].get_title() == "broken: 12× floor" and fig.axes[3].get_title() == "working: 1.1× floor"
+    assert fig.axes[2].get_title() == "broken: 1,234× floor" and fig.axes[3].get_title() == "working: 1.1× floor"
     assert fig.axes[0].get_title() == "broken"
     assert np.allclose(_offsets(fig.axes[2])[1], (points + 2).numpy())
     with pytest.raises(ValueError, match="cases is empty"):
@@ -180,17 +180,21 @@ def test_the_score_field_rejects_bad_input(schedule: dh.NoiseSchedule) -> None:
 
 
 def test_frame_timesteps_are_spaced_evenly_in_log_snr() -> None:
-    schedule = dh.make_schedule("linear", 1000)
-    frames = pt.frame_timesteps(schedule, 8)
-    assert frames[0] == 1000 and frames[-1] == 0 and frames == sorted(set(frames), reverse=True)
-    assert len(frames) == 8
-    log_snr = [math.log(schedule.alpha_bar(t) / (1 - schedule.alpha_bar(t))) for t in frames[:-1]]
-    steps = np.diff(log_snr)
-    assert np.allclose(steps, steps.mean(), rtol=0.05)  # equal steps, up to rounding t to an integer
-    assert pt.frame_timesteps(schedule, 2) == [1000, 0]
+    for schedule in (dh.make_schedule("linear", 1000), dh.make_schedule("cosine", 1000)):
+        frames = pt.frame_timesteps(schedule, 8)
+        assert frames[0] == 1000 and frames[-1] == 0 and frames == sorted(set(frames), reverse=True)
+        assert len(frames) == 8
+        log_snr = [math.log(schedule.alpha_bar(t) / (1 - schedule.alpha_bar(t))) for t in frames[1:-1]]
+        assert log_snr[0] == pytest.approx(-8, abs=0.1) and log_snr[-1] == pytest.approx(8, abs=0.4)
+        steps = np.diff(log_snr)
+        assert np.allclose(steps, steps.mean(), rtol=0.1)  # equal steps, up to rounding t to an integer
+    short = dh.make_schedule("linear", 100)  # log SNR(T) = -0.56 > -8: the range starts there
+    frames = pt.frame_timesteps(short, 4)
+    assert frames[0] == 100 and frames[-1] == 0 and len(frames) == 3  # the first target is T itself
+    assert pt.frame_timesteps(short, 2) == [100, 0]
     assert len(pt.frame_timesteps(dh.make_schedule("linear", 5), 50)) <= 6  # shared timesteps appear once
     with pytest.raises(ValueError, match="count"):
-        pt.frame_timesteps(schedule, 1)
+        pt.frame_timesteps(short, 1)
     with pytest.raises(TypeError, match="schedule"):
         pt.frame_timesteps(None, 3)  # type: ignore[arg-type]
 
