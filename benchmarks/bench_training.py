@@ -8,7 +8,8 @@ Targets (issue 7):
 - sampling 2,000 points with 1,000 DDPM steps takes at most 3 s.
 
 Method: each recipe is trained by the command itself, in a fresh interpreter, exactly as a reader types it
-(``--recipe plain`` for the baseline); wall time and the child's CPU time are measured around it. The ratio of
+(``--recipe plain`` for the baseline; the command uses one thread, its default); wall time and the child's CPU
+time are measured around it. Sampling is timed with one thread and with torch's default number. The ratio of
 one set of 10,000 samples carries the noise of that draw (about +-0.2 for samples of the data distribution
 itself), so the benchmark draws three sets (sampler seeds 0, 1, 2), prints each, and judges the target on
 their mean. The load average is printed before and after: on a shared machine, times are only comparable
@@ -64,14 +65,17 @@ def quality(checkpoint: Path, held_out: list[torch.Tensor]) -> list[float]:
     return ratios
 
 
-def sampling_seconds(checkpoint: Path, repeats: int = 3) -> float:
-    """Median wall time of 2,000 samples with 1,000 DDPM steps."""
+def sampling_seconds(checkpoint: Path, threads: int, repeats: int = 3) -> float:
+    """Median wall time of 2,000 samples with 1,000 DDPM steps, with torch using ``threads`` threads."""
     model, schedule, _ = dh.load_checkpoint(checkpoint)
+    default_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
     times = []
     for seed in range(repeats):
         start = time.perf_counter()
         dh.ddpm_sample(model, schedule, (2000, 2), generator=torch.Generator().manual_seed(seed))
         times.append(time.perf_counter() - start)
+    torch.set_num_threads(default_threads)
     return statistics.median(times)
 
 
@@ -85,7 +89,9 @@ def main() -> int:
             out = Path(folder) / recipe
             wall, cpu = train_with_the_command(recipe, out)
             results[recipe] = (wall, cpu, quality(out / dh.training.CHECKPOINT_NAME, held_out))
-        sampling = sampling_seconds(Path(folder) / "recommended" / dh.training.CHECKPOINT_NAME)
+        checkpoint = Path(folder) / "recommended" / dh.training.CHECKPOINT_NAME
+        threads = sorted({1, torch.get_num_threads()})
+        sampling = {n: sampling_seconds(checkpoint, n) for n in threads}
     print(f"  {'recipe':12s}{'train wall s':>13s}{'cpu s':>8s}{'ratio, seeds ' + ' '.join(map(str, SAMPLE_SEEDS)):>24s}"
           f"{'mean':>7s}")
     for recipe, (wall, cpu, ratios) in results.items():
@@ -95,9 +101,10 @@ def main() -> int:
     ratio = statistics.mean(ratios)
     print(f"  recommended: {wall:.1f} s (target <= {TARGET_SECONDS:.0f}, aim {AIM_SECONDS:.0f}); "
           f"{ratio:.2f}x the noise floor (target <= {TARGET_RATIO}, aim {AIM_RATIO})")
-    print(f"  sampling 2,000 points x 1,000 steps: {sampling:.2f} s (target <= {TARGET_SAMPLING_SECONDS:.0f})")
+    timings = ", ".join(f"{seconds:.2f} s with {n} thread{'s' if n > 1 else ''}" for n, seconds in sampling.items())
+    print(f"  sampling 2,000 points x 1,000 steps: {timings} (target <= {TARGET_SAMPLING_SECONDS:.0f})")
     print(f"  load average after: {os.getloadavg()[0]:.2f}")
-    ok = wall <= TARGET_SECONDS and ratio <= TARGET_RATIO and sampling <= TARGET_SAMPLING_SECONDS
+    ok = wall <= TARGET_SECONDS and ratio <= TARGET_RATIO and min(sampling.values()) <= TARGET_SAMPLING_SECONDS
     print("all targets met" if ok else "TARGET MISSED")
     return 0 if ok else 1
 

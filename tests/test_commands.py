@@ -20,7 +20,7 @@ from diffusion_helpers.training import load_checkpoint
 
 def run_command(module: str, *args: str) -> int:
     """Run ``python -m diffusion_helpers.<module> args`` in this process; return its exit code."""
-    old_argv = sys.argv
+    old_argv, old_threads = sys.argv, torch.get_num_threads()
     sys.argv = [f"diffusion_helpers.{module}", *args]
     try:
         runpy.run_module(f"diffusion_helpers.{module}", run_name="__main__")
@@ -28,6 +28,7 @@ def run_command(module: str, *args: str) -> int:
         return int(exit_.code or 0)
     finally:
         sys.argv = old_argv
+        torch.set_num_threads(old_threads)  # the commands set their own thread count (--threads)
     return 0
 
 
@@ -58,7 +59,8 @@ def test_train_then_sample_end_to_end(tmp_path):
 def test_help(module, capsys):
     assert run_command(module, "--help") == 0
     out = capsys.readouterr().out
-    assert f"python -m diffusion_helpers.{module}" in out and "--out" in out and "--seed" in out and "--device" in out
+    assert f"python -m diffusion_helpers.{module}" in out
+    assert all(option in out for option in ("--out", "--seed", "--device", "--threads"))
 
 
 def test_train_in_process_keeps_the_function(tmp_path, capsys):
@@ -87,4 +89,6 @@ def test_bad_arguments(tmp_path, capsys):
     assert "is not a readable checkpoint" in capsys.readouterr().err
     assert run_command("sample", str(tmp_path / "broken"), "--n", "0", "--out", str(tmp_path / "s.pt")) == 2
     assert "--n must be at least 1" in capsys.readouterr().err
+    assert run_command("train", "moons", "--out", str(tmp_path), "--threads", "0") == 2
+    assert "--threads must be at least 1" in capsys.readouterr().err
     assert not (tmp_path / "s.pt").exists()
