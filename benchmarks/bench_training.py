@@ -10,7 +10,7 @@ Targets (issue 7):
 Method: each recipe is trained by the command itself, in a fresh interpreter, exactly as a reader types it
 (``--recipe plain`` for the baseline; the command uses one thread, its default); wall time and the child's CPU
 time are measured around it. Sampling is timed with one thread and with torch's default number. The ratio of
-one set of 10,000 samples carries the noise of that draw (about +-0.2 for samples of the data distribution
+one set of 10,000 samples carries the noise of that draw (about +-0.15 for samples of the data distribution
 itself), so the benchmark draws three sets (sampler seeds 0, 1, 2), prints each, and judges the target on
 their mean. The load average is printed before and after: on a shared machine, times are only comparable
 when it is below 1.

@@ -6,7 +6,7 @@ and the reverse variance $\sigma_t^2$ to sample with. :func:`train_recipe` runs 
 
 **Why these settings.** Measured on the swiss roll (data standard deviation 0.5) with the noise-floor ratio of
 :func:`~diffusion_helpers.metrics.noise_floor_ratio` (10,000 samples, averaged over two to three sample sets;
-1.0 is the floor, and one set of samples of the data itself scores 1.0 give or take 0.2). The plain recipe
+1.0 is the floor, and one set of samples of the data itself scores 1.0 give or take 0.15). The plain recipe
 (linear schedule, raw coordinates, 10,000 steps at a constant learning rate) scores about 2.7. In order of
 effect:
 
