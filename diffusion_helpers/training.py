@@ -206,7 +206,12 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, schedule: NoiseSc
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as temporary:
-        torch.save(checkpoint, temporary)
+        try:
+            torch.save(checkpoint, temporary)
+        except BaseException:
+            temporary.close()
+            os.unlink(temporary.name)
+            raise
     os.replace(temporary.name, path)
     return path
 
