@@ -80,8 +80,10 @@ def sampling_seconds(checkpoint: Path, threads: int, repeats: int = 3) -> float:
 
 
 def main() -> int:
-    print(f"training and sampling on {DATASET}, {torch.get_num_threads()} threads; "
-          f"load average {os.getloadavg()[0]:.2f} (times are comparable below 1)")
+    print(
+        f"training and sampling on {DATASET}, {torch.get_num_threads()} threads; "
+        f"load average {os.getloadavg()[0]:.2f} (times are comparable below 1)"
+    )
     held_out = dh.held_out_sets(DATASET, count=5, n=N)
     results = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -92,15 +94,21 @@ def main() -> int:
         checkpoint = Path(folder) / "recommended" / dh.training.CHECKPOINT_NAME
         threads = sorted({1, torch.get_num_threads()})
         sampling = {n: sampling_seconds(checkpoint, n) for n in threads}
-    print(f"  {'recipe':12s}{'train wall s':>13s}{'cpu s':>8s}{'ratio, seeds ' + ' '.join(map(str, SAMPLE_SEEDS)):>24s}"
-          f"{'mean':>7s}")
+    print(
+        f"  {'recipe':12s}{'train wall s':>13s}{'cpu s':>8s}{'ratio, seeds ' + ' '.join(map(str, SAMPLE_SEEDS)):>24s}"
+        f"{'mean':>7s}"
+    )
     for recipe, (wall, cpu, ratios) in results.items():
-        print(f"  {recipe:12s}{wall:13.1f}{cpu:8.1f}{'  '.join(f'{r:.2f}' for r in ratios):>24s}"
-              f"{statistics.mean(ratios):7.2f}")
+        print(
+            f"  {recipe:12s}{wall:13.1f}{cpu:8.1f}{'  '.join(f'{r:.2f}' for r in ratios):>24s}"
+            f"{statistics.mean(ratios):7.2f}"
+        )
     wall, _, ratios = results["recommended"]
     ratio = statistics.mean(ratios)
-    print(f"  recommended: {wall:.1f} s (target <= {TARGET_SECONDS:.0f}, aim {AIM_SECONDS:.0f}); "
-          f"{ratio:.2f}x the noise floor (target <= {TARGET_RATIO}, aim {AIM_RATIO})")
+    print(
+        f"  recommended: {wall:.1f} s (target <= {TARGET_SECONDS:.0f}, aim {AIM_SECONDS:.0f}); "
+        f"{ratio:.2f}x the noise floor (target <= {TARGET_RATIO}, aim {AIM_RATIO})"
+    )
     timings = ", ".join(f"{seconds:.2f} s with {n} thread{'s' if n > 1 else ''}" for n, seconds in sampling.items())
     print(f"  sampling 2,000 points x 1,000 steps: {timings} (target <= {TARGET_SAMPLING_SECONDS:.0f})")
     print(f"  load average after: {os.getloadavg()[0]:.2f}")

@@ -32,9 +32,7 @@ from ._checks import check_float_tensor, check_generator, check_int
 __all__ = ["NoiseFloorRatio", "noise_floor_ratio", "random_directions", "sliced_wasserstein"]
 
 
-def random_directions(
-    num_directions: int, dim: int, *, generator: torch.Generator | None = None
-) -> torch.Tensor:
+def random_directions(num_directions: int, dim: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
     r"""``num_directions`` directions drawn uniformly on the unit sphere of $\mathbb R^{dim}$ (normalised Gaussians).
 
     Returns:

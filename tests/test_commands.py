@@ -38,7 +38,10 @@ def test_train_then_sample_end_to_end(tmp_path):
     python = [sys.executable, "-m"]
     trained = subprocess.run(
         [*python, "diffusion_helpers.train", "moons", "--out", str(run), "--steps", "30", "--seed", "1", "--quiet"],
-        capture_output=True, text=True, check=False, timeout=120,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
     assert trained.returncode == 0, trained.stderr
     assert "training on moons" in trained.stdout and "saved" in trained.stdout
@@ -50,8 +53,9 @@ def test_train_then_sample_end_to_end(tmp_path):
     x = torch.load(samples, weights_only=True)
     assert x.shape == (50, 2) and torch.isfinite(x).all()
     # the same samples as the sampler gives with the checkpoint's model and the same seed
-    expected = dh.ddpm_sample(model, schedule, (50, 2), variance=meta["recipe"]["variance"],
-                              generator=torch.Generator().manual_seed(2))
+    expected = dh.ddpm_sample(
+        model, schedule, (50, 2), variance=meta["recipe"]["variance"], generator=torch.Generator().manual_seed(2)
+    )
     assert torch.equal(x, expected)
 
 
@@ -67,8 +71,20 @@ def test_train_in_process_keeps_the_function(tmp_path, capsys):
     assert run_command("train", "eight_gaussians", "--out", str(tmp_path), "--steps", "5", "--quiet") == 0
     assert (tmp_path / "checkpoint.pt").is_file()
     assert callable(dh.train) and dh.train.__module__ == "diffusion_helpers.training"
-    assert run_command("sample", str(tmp_path / "checkpoint.pt"), "--n", "3", "--out", str(tmp_path / "s.pt"),
-                       "--variance", "beta_tilde", "--quiet") == 0
+    assert (
+        run_command(
+            "sample",
+            str(tmp_path / "checkpoint.pt"),
+            "--n",
+            "3",
+            "--out",
+            str(tmp_path / "s.pt"),
+            "--variance",
+            "beta_tilde",
+            "--quiet",
+        )
+        == 0
+    )
     assert "sigma_t^2 = beta_tilde" in capsys.readouterr().out
 
 

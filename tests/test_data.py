@@ -41,8 +41,9 @@ def test_default_size():
     assert load_dataset("moons").shape == (10_000, 2)
 
 
-@pytest.mark.parametrize(("name", "num_labels"), [("swiss_roll", 3), ("moons", 2), ("eight_gaussians", 8),
-                                                  ("checkerboard", 8)])
+@pytest.mark.parametrize(
+    ("name", "num_labels"), [("swiss_roll", 3), ("moons", 2), ("eight_gaussians", 8), ("checkerboard", 8)]
+)
 def test_labels(name, num_labels):
     x, labels = load_dataset(name, n=40_000, labels=True)
     assert torch.equal(x, load_dataset(name, n=40_000))  # asking for labels does not change the points

@@ -56,7 +56,12 @@ def test_embedding_tells_timesteps_apart_and_the_model_uses_t():
 def test_config_rebuilds_the_same_architecture():
     model = MLPDenoiser(hidden=32, layers=2, time_dim=16, num_timesteps=100)
     assert model.config == {
-        "dim": 2, "num_timesteps": 100, "hidden": 32, "layers": 2, "time_dim": 16, "x_frequencies": 8,
+        "dim": 2,
+        "num_timesteps": 100,
+        "hidden": 32,
+        "layers": 2,
+        "time_dim": 16,
+        "x_frequencies": 8,
         "activation": "relu",
     }
     assert isinstance(MLPDenoiser(activation="silu").activation, torch.nn.SiLU)

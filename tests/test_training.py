@@ -84,8 +84,18 @@ def test_deterministic_for_a_seed(schedule):
     runs = []
     for _ in range(2):
         model = small_model()
-        losses = train(model, data, schedule, steps=50, batch_size=32, lr=1e-3, generator=seeded(9), progress=False,
-                       lr_schedule="cosine", ema_decay=0.9)
+        losses = train(
+            model,
+            data,
+            schedule,
+            steps=50,
+            batch_size=32,
+            lr=1e-3,
+            generator=seeded(9),
+            progress=False,
+            lr_schedule="cosine",
+            ema_decay=0.9,
+        )
         runs.append((losses, model.state_dict()))
     assert torch.equal(runs[0][0], runs[1][0])
     assert all(torch.equal(runs[0][1][k], runs[1][1][k]) for k in runs[0][1])
@@ -98,9 +108,18 @@ def test_ema_is_the_moving_average_of_the_weights(schedule):
     (1 - d) theta_k, where theta_k are the weights of the same run without averaging (recorded by a callback)."""
     data, d, steps = load_dataset("moons", n=500), 0.8, 6
     trajectory = []
-    train(small_model(), data, schedule, steps=steps, batch_size=16, lr=1e-2, generator=seeded(4), progress=False,
-          callback=lambda step, model: trajectory.append({k: v.clone() for k, v in model.state_dict().items()}),
-          callback_every=1)
+    train(
+        small_model(),
+        data,
+        schedule,
+        steps=steps,
+        batch_size=16,
+        lr=1e-2,
+        generator=seeded(4),
+        progress=False,
+        callback=lambda step, model: trajectory.append({k: v.clone() for k, v in model.state_dict().items()}),
+        callback_every=1,
+    )
     assert len(trajectory) == steps
     averaged = dict(trajectory[0])
     for weights in trajectory[1:]:
@@ -113,8 +132,18 @@ def test_ema_is_the_moving_average_of_the_weights(schedule):
 
 def test_callback_steps(schedule):
     calls = []
-    train(small_model(), load_dataset("moons", n=100), schedule, steps=5, batch_size=4, lr=1e-3, generator=seeded(),
-          progress=False, callback=lambda step, model: calls.append((step, model.training)), callback_every=2)
+    train(
+        small_model(),
+        load_dataset("moons", n=100),
+        schedule,
+        steps=5,
+        batch_size=4,
+        lr=1e-3,
+        generator=seeded(),
+        progress=False,
+        callback=lambda step, model: calls.append((step, model.training)),
+        callback_every=2,
+    )
     assert calls == [(2, True), (4, True), (5, False)]
 
 
@@ -148,8 +177,9 @@ def test_train_bad_input(schedule):
 @pytest.fixture
 def checkpoint(tmp_path, schedule):
     model = small_model(seed=5)
-    path = save_checkpoint(tmp_path / "run" / "checkpoint.pt", model, schedule, recipe={"lr": 1e-3, "tags": ["a"]},
-                           seconds=1.5)
+    path = save_checkpoint(
+        tmp_path / "run" / "checkpoint.pt", model, schedule, recipe={"lr": 1e-3, "tags": ["a"]}, seconds=1.5
+    )
     return path, model
 
 
