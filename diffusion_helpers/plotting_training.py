@@ -275,28 +275,35 @@ FRAME_LOG_SNR_RANGE = (-8.0, 8.0)
 data's amplitude (it looks like pure noise); above 8, less than 0.02 of noise (it looks like the data)."""
 
 
-def frame_timesteps(schedule: NoiseSchedule, count: int) -> list[int]:
+def frame_timesteps(
+    schedule: NoiseSchedule, count: int, *, log_snr_range: tuple[float, float] = FRAME_LOG_SNR_RANGE
+) -> list[int]:
     r"""``count`` timesteps from ``T`` down to ``0`` for showing a trajectory: ``T``, ``0``, and between them
-    timesteps evenly spaced in $\log\mathrm{SNR}(t)$ over :data:`FRAME_LOG_SNR_RANGE`.
+    timesteps evenly spaced in $\log\mathrm{SNR}(t)$ over ``log_snr_range``.
 
     Evenly spaced $t$ would waste frames: with the linear schedule $x_t$ is nearly pure noise for the whole
     second half, and the data's fine detail appears only in the last few dozen steps. Spacing by
     $\log\mathrm{SNR}(t) = \log\frac{\bar\alpha_t}{1-\bar\alpha_t}$ gives the noisy start and the sharp end the
     same number of frames; limiting it to $[-8, 8]$ skips the stretches that look like pure noise or like the
-    samples (the cosine schedule's last step alone goes from about $-7$ to $-14$). Timesteps that two targets
-    share appear once, so fewer than ``count`` may come back.
+    samples (the cosine schedule's last step alone goes from about $-7$ to $-14$). Narrow the range to where
+    a given data set changes most. Timesteps that two targets share appear once, so fewer than ``count`` may
+    come back.
 
     Raises:
         TypeError: ``schedule`` not a NoiseSchedule.
-        ValueError: ``count`` < 2.
+        ValueError: ``count`` < 2, or a ``log_snr_range`` that is not ``(low, high)`` with ``low < high``.
     """
     if not isinstance(schedule, NoiseSchedule):
         raise TypeError(f"schedule must be a NoiseSchedule (see make_schedule), got {type(schedule).__name__}")
     count = check_int("count", count, minimum=2)
+    if not isinstance(log_snr_range, (tuple, list)) or len(log_snr_range) != 2:
+        raise ValueError(f"log_snr_range must be (low, high), got {log_snr_range!r}")
+    low, high = (check_float("log_snr_range", value) for value in log_snr_range)
+    if not low < high:
+        raise ValueError(f"log_snr_range must be (low, high) with low < high, got ({low:g}, {high:g})")
     T = len(schedule)
     log_snr = schedule.log_snr  # (T,): [t - 1] is log SNR(t), decreasing in t
-    low = max(float(log_snr[-1]), FRAME_LOG_SNR_RANGE[0])
-    high = min(float(log_snr[0]), FRAME_LOG_SNR_RANGE[1])
+    low, high = max(float(log_snr[-1]), low), min(float(log_snr[0]), high)
     targets = torch.linspace(low, high, count - 2, dtype=torch.float64) if count > 2 else torch.empty(0)
     chosen = {int(torch.argmin((log_snr - target).abs())) + 1 for target in targets} | {0, T}
     return sorted(chosen, reverse=True)

@@ -193,6 +193,14 @@ def test_frame_timesteps_are_spaced_evenly_in_log_snr() -> None:
     assert frames[0] == 100 and frames[-1] == 0 and len(frames) == 3  # the first target is T itself
     assert pt.frame_timesteps(short, 2) == [100, 0]
     assert len(pt.frame_timesteps(dh.make_schedule("linear", 5), 50)) <= 6  # shared timesteps appear once
+    cosine = dh.make_schedule("cosine", 1000)
+    narrow = pt.frame_timesteps(cosine, 6, log_snr_range=(-2, 7))
+    log_snr = [math.log(cosine.alpha_bar(t) / (1 - cosine.alpha_bar(t))) for t in narrow[1:-1]]
+    assert log_snr[0] == pytest.approx(-2, abs=0.1) and log_snr[-1] == pytest.approx(7, abs=0.4)
+    with pytest.raises(ValueError, match="low < high"):
+        pt.frame_timesteps(short, 4, log_snr_range=(3, -3))
+    with pytest.raises(ValueError, match=r"\(low, high\)"):
+        pt.frame_timesteps(short, 4, log_snr_range=(3,))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="count"):
         pt.frame_timesteps(short, 1)
     with pytest.raises(TypeError, match="schedule"):
