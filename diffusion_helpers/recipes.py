@@ -7,7 +7,8 @@ and the reverse variance $\sigma_t^2$ to sample with. :func:`train_recipe` runs 
 **Why these settings.** Measured on the swiss roll (data standard deviation 0.5) with the noise-floor ratio of
 :func:`~diffusion_helpers.metrics.noise_floor_ratio` (10,000 samples, averaged over two to three sample sets;
 1.0 is the floor, and one set of samples of the data itself scores 1.0 give or take 0.15). The plain recipe
-(linear schedule, raw coordinates, 10,000 steps at a constant learning rate) scores about 2.7. In order of
+(linear schedule, raw coordinates, 10,000 steps at a constant learning rate) scores 3.1 after 27 s of
+training; the recommended one 0.99 after 10 s of CPU time (``benchmarks/bench_training.py``). In order of
 effect:
 
 1. *Where the training steps land.* Uniform $t$ spends a training step at every noise level alike, but the
@@ -61,7 +62,7 @@ PLAIN_RECIPE: dict[str, Any] = {
     "variance": "beta",
 }
 r"""The baseline of issue 7: a 3-layer MLP on raw coordinates, the linear schedule with T = 1000, 10,000 Adam
-steps at batch 512 and a constant learning rate, $\sigma_t^2 = \beta_t$. About 2.7x the noise floor on the
+steps at batch 512 and a constant learning rate, $\sigma_t^2 = \beta_t$. About 3.1x the noise floor on the
 swiss roll."""
 
 _RECOMMENDED: dict[str, Any] = {
