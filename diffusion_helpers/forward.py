@@ -55,8 +55,8 @@ def q_step(
         noise = torch.randn(x_prev.shape, generator=generator, dtype=x_prev.dtype, device=x_prev.device)
     sqrt_alpha_t = at_timestep(schedule.alphas.sqrt(), t, x_prev)  # (), or (B, 1, ..., 1) for per-sample t
     sqrt_beta_t = at_timestep(schedule.betas.sqrt(), t, x_prev)
-    # $x_t = \sqrt{\alpha_t}\,x_{t-1} + \sqrt{\beta_t}\,\varepsilon$  (addcmul(a, b, c) is a + b * c)
-    return torch.addcmul(sqrt_alpha_t * x_prev, sqrt_beta_t, noise)
+    # $x_t = \sqrt{\alpha_t}\,x_{t-1} + \sqrt{\beta_t}\,\varepsilon$  (a.addcmul_(b, c): a += b * c)
+    return (sqrt_alpha_t * x_prev).addcmul_(sqrt_beta_t, noise)
 
 
 def q_sample(
@@ -93,8 +93,8 @@ def q_sample(
         noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
     sqrt_alpha_bar_t = at_timestep(schedule.sqrt_alpha_bars, t, x0, at_zero=1.0)  # (), or (B, 1, ..., 1)
     sqrt_one_minus_alpha_bar_t = at_timestep(schedule.sqrt_one_minus_alpha_bars, t, x0, at_zero=0.0)
-    # $x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon$  (addcmul(a, b, c) is a + b * c)
-    return torch.addcmul(sqrt_alpha_bar_t * x0, sqrt_one_minus_alpha_bar_t, noise)
+    # $x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon$  (a.addcmul_(b, c): a += b * c)
+    return (sqrt_alpha_bar_t * x0).addcmul_(sqrt_one_minus_alpha_bar_t, noise)
 
 
 def q_mean_variance(

@@ -519,8 +519,8 @@ def test_a_trajectory_too_large_to_hold_is_refused_before_allocating(schedule):
 @pytest.mark.parametrize(
     ("function", "equation"),
     [
-        (q_sample, "torch.addcmul(sqrt_alpha_bar_t * x0, sqrt_one_minus_alpha_bar_t, noise)"),
-        (q_step, "torch.addcmul(sqrt_alpha_t * x_prev, sqrt_beta_t, noise)"),
+        (q_sample, "(sqrt_alpha_bar_t * x0).addcmul_(sqrt_one_minus_alpha_bar_t, noise)"),
+        (q_step, "(sqrt_alpha_t * x_prev).addcmul_(sqrt_beta_t, noise)"),
     ],
 )
 def test_the_shown_function_ends_with_its_equation(function, equation):
