@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from ._cli import add_threads_option, set_threads
 from .reverse import REVERSE_VARIANCES
 from .sampling import ddpm_sample
 from .training import CHECKPOINT_NAME, load_checkpoint
@@ -38,17 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="where to sample: cpu (default), cuda, mps, ...")
     parser.add_argument("--out", metavar="FILE.pt", required=True, help="where to write the samples")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="CPU threads for torch (default 1: this small network gains little from more, and loses much when "
-        "other programs share the cores)",
-    )
+    add_threads_option(parser)
     args = parser.parse_args(argv)
-    if args.threads < 1:
-        parser.error(f"--threads must be at least 1, got {args.threads}")
-    torch.set_num_threads(args.threads)
+    set_threads(parser, args)
     if args.n < 1:
         parser.error(f"--n must be at least 1, got {args.n}")
     if args.seed < 0:

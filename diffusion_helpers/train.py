@@ -14,8 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
+from ._cli import add_threads_option, set_threads
 from .data import DATASET_NAMES
 from .recipes import PLAIN_RECIPE, RECIPES, train_recipe
 from .training import CHECKPOINT_NAME, save_checkpoint
@@ -39,17 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         help="the package's recipe for DATASET (default), or the plain baseline to compare with",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="CPU threads for torch (default 1: this small network gains little from more, and loses much when "
-        "other programs share the cores)",
-    )
+    add_threads_option(parser)
     args = parser.parse_args(argv)
-    if args.threads < 1:
-        parser.error(f"--threads must be at least 1, got {args.threads}")
-    torch.set_num_threads(args.threads)
+    set_threads(parser, args)
 
     start = time.perf_counter()
     recipe = RECIPES[args.dataset] if args.recipe == "recommended" else PLAIN_RECIPE
