@@ -117,3 +117,7 @@ class MLPDenoiser(nn.Module):
         for layer in self.hidden_layers:
             h = self.activation(layer(h))  # (B, hidden)
         return self.output_layer(h)  # (B, D): the predicted noise
+
+    def sample_shape(self, n: int) -> tuple[int, int]:
+        """The shape of a batch of ``n`` samples from this model, ``(n, D)``: the ``shape`` a sampler takes."""
+        return (check_int("n", n, minimum=1), self.config["dim"])
