@@ -1,6 +1,6 @@
-r"""Data sets to train a diffusion model on: 2-D distributions a laptop learns in seconds (images later).
+r"""Data sets to train a diffusion model on: 2-D distributions a laptop learns in seconds, and 8 x 8 digits.
 
-``load_dataset(name, split, n)`` draws ``n`` points from a named distribution, reproducibly:
+``load_dataset(name, split, n)`` draws ``n`` points from a named 2-D distribution, reproducibly:
 
 - ``"swiss_roll"``: the spiral of Sohl-Dickstein et al. 2015 (their Fig. 1), built as scikit-learn's
   ``make_swiss_roll`` seen from the side: angle $\varphi = \tfrac{3\pi}{2}(1 + 2u)$ with $u \sim U(0, 1)$,
@@ -24,11 +24,19 @@ floor (see :mod:`~diffusion_helpers.recipes`). One fixed scale lets one schedule
 **Splits.** ``"train"`` and ``"test"`` draw from the same distribution with different default seeds, so
 held-out data is never the training data; pass ``generator`` to draw other points.
 
-Images (``"digits"``) will join the same registry: a loader returns ``(points, labels)`` for ``(n, ...)``.
+**Images.** ``"digits"`` is the 1,797 handwritten digits that scikit-learn ships
+(``sklearn.datasets.load_digits``, from the UCI optical-recognition set; no download): 8 x 8 grey images
+with integer intensities 0-16, returned as ``(N, 1, 8, 8)`` float32 scaled linearly to $[-1, 1]$
+($x / 8 - 1$: 0 is -1, 16 is 1), the range of Ho et al. 2020. The split is fixed: a seeded shuffle, then
+20% of each digit's images held out (stratified), so ``"train"`` holds :data:`DIGITS_SPLIT_SIZES` ``["train"]``
+= 1,438 images and ``"test"`` 359, every digit in both and no image in both. ``n`` takes the first ``n`` of the
+split (in its shuffled order), or ``n`` drawn at random without replacement with ``generator``; the default
+is the whole split.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from collections.abc import Callable
@@ -37,7 +45,15 @@ import torch
 
 from ._checks import check_bool, check_generator, check_int
 
-__all__ = ["DATASET_NAMES", "DATA_STD", "SPLITS", "held_out_sets", "load_dataset"]
+__all__ = [
+    "DATASET_NAMES",
+    "DATA_STD",
+    "DIGITS_SPLIT_SIZES",
+    "IMAGE_DATASETS",
+    "SPLITS",
+    "held_out_sets",
+    "load_dataset",
+]
 
 DATA_STD = 0.5
 """The standard deviation per coordinate (RMS over coordinates) of every 2-D data set."""
@@ -45,7 +61,14 @@ DATA_STD = 0.5
 SPLITS = ("train", "test")
 """The splits: the same distribution, different default seeds."""
 
+IMAGE_DATASETS = ("digits",)
+"""The image data sets among :data:`DATASET_NAMES`: fixed collections of ``(N, 1, 8, 8)`` images, not 2-D points."""
+
+DIGITS_SPLIT_SIZES = {"train": 1438, "test": 359}
+"""How many of the 1,797 digits each split holds (20% of each digit held out)."""
+
 _DEFAULT_N = 10_000
+_DIGITS_TEST_SHARE = 0.2
 
 Loader = Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
 
@@ -57,35 +80,45 @@ def load_dataset(
     generator: torch.Generator | None = None,
     labels: bool = False,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-    r"""Draw ``n`` points of a named data set, scaled to standard deviation :data:`DATA_STD` (see the module).
+    r"""Draw ``n`` points of a named 2-D data set (standard deviation :data:`DATA_STD`), or ``n`` digit images.
 
     Args:
         name: one of :data:`DATASET_NAMES`.
-        split: ``"train"`` or ``"test"``: the same distribution, drawn with a different default seed.
-        n: how many points, >= 1; 10,000 if None.
-        generator: draws the points instead of the split's default seed (a CPU ``torch.Generator``).
-        labels: also return one integer label per point (see the module for what each data set labels).
+        split: ``"train"`` or ``"test"``. 2-D sets: the same distribution, drawn with a different default seed.
+            ``"digits"``: the fixed split of the 1,797 images (see the module), disjoint.
+        n: how many points, >= 1; 10,000 if None. ``"digits"``: at most the split's size
+            (:data:`DIGITS_SPLIT_SIZES`), the whole split if None.
+        generator: a CPU ``torch.Generator``. 2-D sets: draws the points instead of the split's default seed.
+            ``"digits"``: picks ``n`` of the split's images at random (without replacement) instead of the first ``n``.
+        labels: also return one integer label per point (see the module for what each data set labels; the
+            digit 0-9 for ``"digits"``).
 
     Returns:
-        float32 tensor of shape ``(n, 2)``; with ``labels=True``, ``(points, labels)`` with labels an int64
-        tensor of shape ``(n,)``. The same arguments give the same points on every call.
+        float32 tensor of shape ``(n, 2)``, or ``(n, 1, 8, 8)`` in $[-1, 1]$ for ``"digits"``; with
+        ``labels=True``, ``(points, labels)`` with labels an int64 tensor of shape ``(n,)``. The same arguments
+        give the same points on every call.
 
     Raises:
         TypeError: ``name`` or ``split`` not a string, ``n`` not an int, ``labels`` not a bool, ``generator``
             not a torch.Generator.
-        ValueError: an unknown ``name`` or ``split`` (the message lists the valid ones), ``n`` < 1.
+        ValueError: an unknown ``name`` or ``split`` (the message lists the valid ones), ``n`` < 1, or ``n`` larger
+            than the digits split.
+        ModuleNotFoundError: ``"digits"`` without scikit-learn installed (the message says how to install it).
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a string, one of {', '.join(DATASET_NAMES)}; got {type(name).__name__}")
-    if name not in _LOADERS:
+    if name not in DATASET_NAMES:
         raise ValueError(f"unknown data set {name!r}; valid names are: {', '.join(DATASET_NAMES)}")
     if not isinstance(split, str):
         raise TypeError(f"split must be a string, one of {', '.join(SPLITS)}; got {type(split).__name__}")
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; valid splits are: {', '.join(SPLITS)}")
-    n = _DEFAULT_N if n is None else check_int("n", n, minimum=1)
     check_generator(generator)
     check_bool("labels", labels)
+    if name == "digits":
+        images, image_labels = _digits(split, n, generator)
+        return (images, image_labels) if labels else images
+    n = _DEFAULT_N if n is None else check_int("n", n, minimum=1)
     if generator is None:
         # a fixed seed per (data set, split): reproducible, and the splits differ
         generator = torch.Generator().manual_seed(zlib.crc32(f"{name}/{split}".encode()))
@@ -99,8 +132,14 @@ def held_out_sets(name: str, *, count: int = 5, n: int = 10_000) -> list[torch.T
     Drawn from the ``"test"`` split, so they never overlap the training data; the same on every call.
 
     Raises:
-        TypeError, ValueError: as :func:`load_dataset`; ``count`` < 2.
+        TypeError, ValueError: as :func:`load_dataset`; ``count`` < 2; an image data set (the digits have one fixed
+            test split: see :func:`~diffusion_helpers.metrics.image_noise_floor_ratio`).
     """
+    if name in IMAGE_DATASETS:
+        raise ValueError(
+            f"held_out_sets draws fresh 2-D points; {name!r} has one fixed test split: pass "
+            f"load_dataset({name!r}, 'test') to metrics.image_noise_floor_ratio"
+        )
     count = check_int("count", count, minimum=2)
     n = check_int("n", n, minimum=1)
     return list(load_dataset(name, "test", n=count * n).split(n))
@@ -156,11 +195,56 @@ def _checkerboard(n: int, generator: torch.Generator) -> tuple[torch.Tensor, tor
     return _standardise(points, (0.0, 0.0), 4 / math.sqrt(12)), square
 
 
+def _digits(split: str, n: int | None, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``n`` (or ``n`` random) images of a digits split, and their labels; copies, safe to change."""
+    images, digit_labels = _digits_split(split)
+    size = len(images)
+    n = size if n is None else check_int("n", n, minimum=1)
+    if n > size:
+        raise ValueError(f"n must be at most {size} for digits: the {split!r} split holds {size} images, got {n}")
+    chosen = torch.arange(n) if generator is None else torch.randperm(size, generator=generator)[:n]
+    return images[chosen].clone(), digit_labels[chosen].clone()
+
+
+@functools.cache
+def _digits_split(split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """A digits split: ``(images (N, 1, 8, 8) float32 in [-1, 1], labels (N,) int64)``, read once per process."""
+    images, digit_labels = _load_digits()
+    index = _digits_split_indices()[split]
+    return images[index] / 8 - 1, digit_labels[index]  # intensities 0..16 -> [-1, 1]
+
+
+def _load_digits() -> tuple[torch.Tensor, torch.Tensor]:
+    """scikit-learn's 1,797 digits in its order: ``(images (1797, 1, 8, 8) float32 in 0..16, labels int64)``."""
+    try:
+        from sklearn.datasets import load_digits  # imported here: only the digits need scikit-learn
+    except ImportError:
+        raise ModuleNotFoundError(
+            "the digits data set needs scikit-learn, which ships it (no download): pip install scikit-learn"
+        ) from None
+    bunch = load_digits()
+    images = torch.from_numpy(bunch.images).float().unsqueeze(1)  # (1797, 1, 8, 8), integers 0..16
+    return images, torch.from_numpy(bunch.target).long()
+
+
+@functools.cache
+def _digits_split_indices() -> dict[str, torch.Tensor]:
+    """Which of scikit-learn's digits each split holds: a fixed shuffle, then 20% of each digit held out."""
+    _, digit_labels = _load_digits()
+    order = torch.randperm(len(digit_labels), generator=torch.Generator().manual_seed(zlib.crc32(b"digits/split")))
+    shuffled = digit_labels[order]
+    held_out = torch.zeros(len(order), dtype=torch.bool)
+    for digit in range(10):
+        where = (shuffled == digit).nonzero().squeeze(1)  # this digit's positions in the shuffled order
+        held_out[where[: round(_DIGITS_TEST_SHARE * len(where))]] = True
+    return {"train": order[~held_out], "test": order[held_out]}  # both in the shuffled order
+
+
 _LOADERS: dict[str, Loader] = {
     "swiss_roll": _swiss_roll,
     "moons": _moons,
     "eight_gaussians": _eight_gaussians,
     "checkerboard": _checkerboard,
 }
-DATASET_NAMES: tuple[str, ...] = tuple(_LOADERS)
-"""The names :func:`load_dataset` knows."""
+DATASET_NAMES: tuple[str, ...] = (*_LOADERS, *IMAGE_DATASETS)
+"""The names :func:`load_dataset` knows: the 2-D sets, then :data:`IMAGE_DATASETS`."""

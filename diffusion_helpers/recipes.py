@@ -47,7 +47,7 @@ from typing import Any
 import torch
 
 from ._checks import check_bool, check_int
-from .data import DATASET_NAMES, load_dataset
+from .data import DATASET_NAMES, IMAGE_DATASETS, load_dataset
 from .models import MLPDenoiser
 from .schedules import NoiseSchedule, make_schedule
 from .training import train
@@ -73,7 +73,9 @@ _RECOMMENDED: dict[str, Any] = {
     "variance": "beta",
 }
 
-RECIPES: dict[str, dict[str, Any]] = {name: copy.deepcopy(_RECOMMENDED) for name in DATASET_NAMES}
+RECIPES: dict[str, dict[str, Any]] = {
+    name: copy.deepcopy(_RECOMMENDED) for name in DATASET_NAMES if name not in IMAGE_DATASETS
+}
 RECIPES["checkerboard"]["train"]["steps"] = 6000  # sharp-edged squares: 1.24 after 3,000 steps, 1.14 after 6,000
 """Data set name -> its recommended recipe (one recipe for every 2-D set, longer for the checkerboard)."""
 

@@ -12,10 +12,19 @@ import pytest
 import torch
 
 from diffusion_helpers import data
-from diffusion_helpers.data import DATA_STD, DATASET_NAMES, held_out_sets, load_dataset
+from diffusion_helpers.data import (
+    DATA_STD,
+    DATASET_NAMES,
+    DIGITS_SPLIT_SIZES,
+    IMAGE_DATASETS,
+    held_out_sets,
+    load_dataset,
+)
+
+POINT_DATASETS = [name for name in DATASET_NAMES if name not in IMAGE_DATASETS]
 
 
-@pytest.mark.parametrize("name", DATASET_NAMES)
+@pytest.mark.parametrize("name", POINT_DATASETS)
 def test_shape_dtype_and_scale(name):
     x = load_dataset(name, n=200_000)
     assert x.shape == (200_000, 2) and x.dtype == torch.float32
@@ -27,7 +36,7 @@ def test_shape_dtype_and_scale(name):
     assert float(x.abs().max()) < 1.8
 
 
-@pytest.mark.parametrize("name", DATASET_NAMES)
+@pytest.mark.parametrize("name", POINT_DATASETS)
 def test_reproducible_and_splits_differ(name):
     a, b = load_dataset(name, n=500), load_dataset(name, n=500)
     assert torch.equal(a, b)
@@ -118,5 +127,98 @@ def test_bad_input():
 
 
 def test_registry_is_the_public_list():
-    assert set(DATASET_NAMES) == set(data._LOADERS)
+    assert set(DATASET_NAMES) == set(data._LOADERS) | set(IMAGE_DATASETS)
+    assert IMAGE_DATASETS == ("digits",)
     assert data.SPLITS == ("train", "test")
+
+
+# ---- the digits ------------------------------------------------------------------------------------------------
+
+
+def _sklearn_digits():
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    return torch.from_numpy(bunch.images), torch.from_numpy(bunch.target)  # (1797, 8, 8) float64 0..16, (1797,)
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_digits_shape_range_and_size(split):
+    x, labels = load_dataset("digits", split, labels=True)
+    size = DIGITS_SPLIT_SIZES[split]
+    assert x.shape == (size, 1, 8, 8) and x.dtype == torch.float32
+    assert labels.shape == (size,) and labels.dtype == torch.int64
+    assert float(x.min()) == -1.0 and float(x.max()) == 1.0  # 0 -> -1 and 16 -> 1 exactly
+    # 17 grey levels 0..16, mapped to the multiples of 1/8 in [-1, 1]
+    assert torch.equal((x + 1) * 8, ((x + 1) * 8).round())
+    assert torch.equal(labels.unique(), torch.arange(10))
+
+
+def test_digits_split_sizes_and_stratification():
+    assert DIGITS_SPLIT_SIZES == {"train": 1438, "test": 359}
+    assert sum(DIGITS_SPLIT_SIZES.values()) == 1797  # every image in one split
+    _, all_labels = _sklearn_digits()
+    _, test_labels = load_dataset("digits", "test", labels=True)
+    # 20% of each digit held out, rounded
+    expected = torch.tensor([round(0.2 * int(c)) for c in all_labels.bincount()])
+    assert torch.equal(test_labels.bincount(minlength=10), expected)
+
+
+def test_digits_splits_are_disjoint_by_index_and_match_sklearn():
+    """By index (the split's record), and against scikit-learn's images scaled independently here."""
+    indices = data._digits_split_indices()
+    train_index, test_index = indices["train"], indices["test"]
+    assert len(set(train_index.tolist()) & set(test_index.tolist())) == 0
+    assert sorted(train_index.tolist() + test_index.tolist()) == list(range(1797))
+    images, targets = _sklearn_digits()
+    for split, index in indices.items():
+        x, labels = load_dataset("digits", split, labels=True)
+        assert torch.equal(x[:, 0].double(), images[index] / 16 * 2 - 1)
+        assert torch.equal(labels, targets[index])
+    # no image of the test split appears in the training split (the 1,797 images are all distinct)
+    train, test = load_dataset("digits", "train").flatten(1), load_dataset("digits", "test").flatten(1)
+    assert not (test[:, None, :] == train[None, :, :]).all(dim=2).any()
+
+
+def test_digits_first_n_random_n_and_determinism():
+    full = load_dataset("digits", "train")
+    assert torch.equal(load_dataset("digits", "train", n=100), full[:100])
+    assert torch.equal(load_dataset("digits", "train"), full)  # the same on every call
+    full[0] = 5.0  # a caller changing its copy changes nothing for the next caller
+    assert float(load_dataset("digits", "train").max()) == 1.0
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    a, b = load_dataset("digits", "test", n=50, generator=g1), load_dataset("digits", "test", n=50, generator=g2)
+    assert torch.equal(a, b) and not torch.equal(a, load_dataset("digits", "test", n=50))
+    test = load_dataset("digits", "test").flatten(1)
+    picked = a.flatten(1)
+    matches = (picked[:, None, :] == test[None, :, :]).all(dim=2)  # (50, 359)
+    assert bool((matches.sum(1) == 1).all()) and len(set(matches.float().argmax(1).tolist())) == 50  # no repeats
+
+
+def test_digits_bad_input():
+    too_many = "n must be at most 359 for digits: the 'test' split holds 359 images, got 360"
+    with pytest.raises(ValueError, match=too_many):
+        load_dataset("digits", "test", n=360)
+    with pytest.raises(ValueError, match="n must be an int in \\[1, inf\\), got 0"):
+        load_dataset("digits", n=0)
+    with pytest.raises(ValueError, match="unknown split 'valid'"):
+        load_dataset("digits", split="valid")
+    with pytest.raises(TypeError, match="labels must be True or False"):
+        load_dataset("digits", labels=1)
+    with pytest.raises(ValueError, match="one fixed test split"):
+        held_out_sets("digits")
+
+
+def test_digits_without_sklearn_says_how_to_install(monkeypatch):
+    import sys
+
+    data._digits_split.cache_clear()
+    data._digits_split_indices.cache_clear()
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)  # import fails as if not installed
+    try:
+        with pytest.raises(ModuleNotFoundError, match="pip install scikit-learn"):
+            load_dataset("digits")
+    finally:
+        monkeypatch.undo()
+        data._digits_split.cache_clear()
+        data._digits_split_indices.cache_clear()
