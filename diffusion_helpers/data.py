@@ -31,7 +31,8 @@ with integer intensities 0-16, returned as ``(N, 1, 8, 8)`` float32 scaled linea
 20% of each digit's images held out (stratified), so ``"train"`` holds :data:`DIGITS_SPLIT_SIZES` ``["train"]``
 = 1,438 images and ``"test"`` 359, every digit in both and no image in both. ``n`` takes the first ``n`` of the
 split (in its shuffled order), or ``n`` drawn at random without replacement with ``generator``; the default
-is the whole split.
+is the whole split. ``"mnist"`` (optional, not among :data:`DATASET_NAMES`: it needs a download once) is the real
+MNIST, ``(N, 1, 28, 28)`` in $[-1, 1]$: see :mod:`~diffusion_helpers.mnist`.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from collections.abc import Callable
 import torch
 
 from ._checks import check_bool, check_generator, check_int
+from .mnist import load_mnist
 
 __all__ = [
     "DATASET_NAMES",
@@ -104,9 +106,12 @@ def load_dataset(
         ValueError: an unknown ``name`` or ``split`` (the message lists the valid ones), ``n`` < 1, or ``n`` larger
             than the digits split.
         ModuleNotFoundError: ``"digits"`` without scikit-learn installed (the message says how to install it).
+        ConnectionError: ``"mnist"`` neither cached nor downloadable (the message says what to do).
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a string, one of {', '.join(DATASET_NAMES)}; got {type(name).__name__}")
+    if name == "mnist":  # optional, downloaded once: see diffusion_helpers.mnist (and its ConnectionError offline)
+        return load_mnist(split, n, generator, labels)
     if name not in DATASET_NAMES:
         raise ValueError(f"unknown data set {name!r}; valid names are: {', '.join(DATASET_NAMES)}")
     if not isinstance(split, str):
