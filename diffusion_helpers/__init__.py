@@ -16,6 +16,7 @@ Modules, in the direction imports flow (the mathematics never imports the presen
 - ``reverse``: the posterior q(x_{t-1} | x_t, x_0) (Eq. 6-7), x_0 <-> eps, the reverse mean (Eq. 11),
   one step
 - ``sampling``: the DDPM sampler (Algorithm 2), and the exact noise predictor of Gaussian data
+- ``ddim``: DDIM (Song et al. 2021): sampling in few steps along respaced timesteps, and inversion
 - ``data``: 2-D data sets to train on (swiss roll, moons, ...), drawn reproducibly per split
 - ``metrics``: sliced Wasserstein distance, and the same divided by its noise floor
 - ``models``: a small MLP noise predictor with a sinusoidal timestep embedding
@@ -26,6 +27,7 @@ Modules, in the direction imports flow (the mathematics never imports the presen
 - ``images``: example image, loading, PIL <-> tensor in [-1, 1], image grids
 - ``plotting``: matplotlib figures the notebooks show (imported on first use)
 - ``plotting_training``: figures of training and sampling on 2-D data (imported on first use)
+- ``plotting_images``: figures of small grey images and their sampling: grids, trajectories (imported on first use)
 - ``plotting_reverse``: figures and the reverse-step explorer of notebook 04 (imported on first use)
 - ``widgets``: ipywidgets controls: the timestep scrubber and the schedule explorer (imported on first use)
 - ``notebook``: teaching aids: show the package's source (imported on first use)
@@ -40,6 +42,7 @@ import importlib
 from typing import Any
 
 from .data import DATASET_NAMES, held_out_sets, load_dataset
+from .ddim import SPACINGS, ddim_invert, ddim_sample, ddim_step, spaced_timesteps
 from .forward import MAX_TRAJECTORY_VALUES, at_timestep, forward_trajectory, q_mean_variance, q_sample, q_step
 from .images import example_image, image_grid, load_image, pil_to_tensor, tensor_to_pil
 from .metrics import NoiseFloorRatio, noise_floor_ratio, sliced_wasserstein
@@ -66,8 +69,8 @@ from .schedules import (
     quadratic_betas,
     rescale_zero_terminal_snr,
     sigmoid_betas,
-    spaced_timesteps,
     terminal_health,
+    timesteps_to_show,
 )
 from .training import load_checkpoint, save_checkpoint, train
 
@@ -82,12 +85,16 @@ __all__ = [
     "REVERSE_VARIANCES",
     "SCHEDULE_NAMES",
     "SCHEDULE_PARAMETERS",
+    "SPACINGS",
     "MLPDenoiser",
     "NoiseFloorRatio",
     "NoiseSchedule",
     "Parameter",
     "at_timestep",
     "cosine_betas",
+    "ddim_invert",
+    "ddim_sample",
+    "ddim_step",
     "ddpm_sample",
     "example_image",
     "exercises",
@@ -106,6 +113,7 @@ __all__ = [
     "p_sample_step",
     "pil_to_tensor",
     "plotting",
+    "plotting_images",
     "plotting_reverse",
     "plotting_training",
     "predict_eps",
@@ -122,6 +130,7 @@ __all__ = [
     "spaced_timesteps",
     "tensor_to_pil",
     "terminal_health",
+    "timesteps_to_show",
     "train",
     "train_recipe",
     "widgets",
@@ -129,7 +138,15 @@ __all__ = [
 
 # The presentation layer pulls in matplotlib and ipywidgets; load it only when it is used, so that
 # `import diffusion_helpers` costs little more than `import torch`.
-_LAZY_SUBMODULES = ("exercises", "notebook", "plotting", "plotting_reverse", "plotting_training", "widgets")
+_LAZY_SUBMODULES = (
+    "exercises",
+    "notebook",
+    "plotting",
+    "plotting_images",
+    "plotting_reverse",
+    "plotting_training",
+    "widgets",
+)
 
 
 def __getattr__(name: str) -> Any:

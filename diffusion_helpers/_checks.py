@@ -115,3 +115,55 @@ def check_sequence(name: str, value: object, *, items: str) -> Sequence:
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         raise TypeError(f"{name} must be a sequence of {items} (a list or tuple), got {type(value).__name__}")
     return value
+
+
+def check_device(device: object) -> torch.device:
+    """Return ``device`` as a ``torch.device`` if it names one (``"cpu"``, ``"cuda"``, ``torch.device(...)``)."""
+    try:
+        return torch.device(device)  # type: ignore[arg-type]
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be a torch.device or a name such as 'cpu' or 'cuda', got {device!r}") from None
+
+
+def check_dtype(dtype: object) -> torch.dtype:
+    """Return ``dtype`` if it is a floating ``torch.dtype``."""
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating torch.dtype such as torch.float32, got {dtype!r}")
+    return dtype
+
+
+def check_shape(shape: object) -> tuple[int, ...]:
+    """Return ``shape`` as a tuple of ints >= 1 with a batch dimension first, e.g. ``(2000, 2)``."""
+    if isinstance(shape, (int, str, torch.Tensor)) or not isinstance(shape, Sequence):
+        raise TypeError(f"shape must be a tuple of ints such as (2000, 2), got {shape!r}")
+    if len(shape) == 0:
+        raise ValueError("shape must have a batch dimension, e.g. (2000, 2); got ()")
+    return tuple(check_int(f"shape[{i}]", size, minimum=1) for i, size in enumerate(shape))
+
+
+def call_model(model: object, x_t: torch.Tensor, t: int) -> torch.Tensor:
+    """``model(x_t, t)`` for every sample at one timestep ``t``, checked (the samplers' model contract).
+
+    The model gets ``t`` as a 1-D int64 tensor ``(B,)`` on ``x_t``'s device and must return a finite tensor of
+    ``x_t``'s shape and device; otherwise a ValueError names ``model`` and ``t``. The prediction is returned in
+    ``x_t``'s dtype (a float64 prediction must not change float32 samples).
+    """
+    t_batch = torch.full((x_t.shape[0],), t, dtype=torch.int64, device=x_t.device)
+    try:
+        eps = model(x_t, t_batch)  # type: ignore[operator]
+    except (RuntimeError, ValueError) as error:
+        raise ValueError(
+            f"model failed on x_t of shape {tuple(x_t.shape)} at t = {t} (is it a model for data of this shape?): "
+            f"{error}"
+        ) from error
+    if not isinstance(eps, torch.Tensor):
+        raise ValueError(f"model must return a tensor (its noise prediction), got {type(eps).__name__} at t = {t}")
+    if eps.shape != x_t.shape:
+        raise ValueError(
+            f"model must return a tensor of x_t's shape {tuple(x_t.shape)}, got {tuple(eps.shape)} at t = {t}"
+        )
+    if eps.device != x_t.device:
+        raise ValueError(f"model must return a tensor on x_t's device {x_t.device}, got {eps.device} at t = {t}")
+    if not bool(torch.isfinite(eps).all()):
+        raise ValueError(f"model returned non-finite values (NaN or inf) at t = {t}")
+    return eps.to(x_t.dtype)

@@ -116,7 +116,7 @@ def show_trajectory(
 
     Args:
         trajectory: ``(T + 1, C, H, W)``, as from :func:`diffusion_helpers.forward_trajectory`.
-        timesteps: which states to show, each in ``[0, T]`` (e.g. from ``spaced_timesteps``).
+        timesteps: which states to show, each in ``[0, T]`` (e.g. from ``timesteps_to_show``).
         ncols: images per row; choose it so that it divides the number of states, or the last row has gaps.
         titles: one per state, in place of ``t = ...`` (say what else is known about each state).
 

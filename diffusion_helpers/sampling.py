@@ -24,8 +24,8 @@ from collections.abc import Callable, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from ._checks import check_float, check_generator, check_int
-from .reverse import REVERSE_VARIANCES
+from ._checks import call_model, check_bool, check_device, check_dtype, check_float, check_generator, check_shape
+from .reverse import REVERSE_VARIANCES, predict_eps, predict_x0
 from .schedules import NoiseSchedule
 
 __all__ = ["ddpm_sample", "gaussian_eps_model"]
@@ -40,6 +40,7 @@ def ddpm_sample(
     shape: Sequence[int],
     *,
     variance: str = "beta",
+    clip_x0: bool = False,
     generator: torch.Generator | None = None,
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float32,
@@ -59,6 +60,9 @@ def ddpm_sample(
         schedule: the variance schedule the model was trained with (``T`` steps).
         shape: the shape of the batch to draw, ``(B, ...)``, e.g. ``(2000, 2)`` or ``(16, 3, 32, 32)``.
         variance: $\sigma_t^2$: ``"beta"`` ($\beta_t$) or ``"beta_tilde"`` ($\tilde\beta_t$, Eq. 7).
+        clip_x0: clamp each step's predicted $\hat x_0$ (Eq. 15) to $[-1, 1]$, the range of image data, and step
+            with the noise that clamped $\hat x_0$ implies. The step is then the posterior mean
+            $\tilde\mu_t(x_t, \hat x_0)$ of Eq. 7 with a legal $\hat x_0$ (what Ho et al.'s code does for images).
         generator: the random generator for $x_T$ and $z$ (on ``device``, or on the CPU: the numbers are then
             drawn on the CPU and moved, so a seed gives the same samples on every device).
         device: where the samples live and the model runs.
@@ -83,16 +87,11 @@ def ddpm_sample(
         raise TypeError(f"model must be callable as model(x_t, t) -> eps, got {type(model).__name__}")
     if not isinstance(schedule, NoiseSchedule):
         raise TypeError(f"schedule must be a NoiseSchedule (see make_schedule), got {type(schedule).__name__}")
-    shape = _check_shape(shape)
+    shape, dtype, device = check_shape(shape), check_dtype(dtype), check_device(device)
     if variance not in REVERSE_VARIANCES:
         raise ValueError(f"variance must be one of {', '.join(map(repr, REVERSE_VARIANCES))}, got {variance!r}")
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch.dtype such as torch.float32, got {dtype!r}")
+    check_bool("clip_x0", clip_x0)
     check_generator(generator)
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device must be a torch.device or a name such as 'cpu' or 'cuda', got {device!r}") from None
     T = len(schedule)
     betas, alphas, alpha_bars = schedule.betas, schedule.alphas, schedule.alpha_bars  # (T,), [t - 1] is timestep t
     alpha_bars_prev = torch.cat([torch.ones(1, dtype=torch.float64), alpha_bars[:-1]])  # alpha_bar_0 = 1
@@ -120,7 +119,9 @@ def ddpm_sample(
         trajectory[T] = x
     for t in tqdm(range(T, 0, -1), desc="DDPM sampling", disable=not progress, leave=False):  # line 2
         z = randn() if t > 1 else torch.zeros_like(x)  # line 3: $z \sim \mathcal N(0, I)$ if $t > 1$, else $z = 0$
-        eps = _call_model(model, x, torch.full((shape[0],), t, dtype=torch.int64, device=device), t)
+        eps = call_model(model, x, t)  # $\varepsilon_\theta(x_t, t)$
+        if clip_x0:  # the noise that the clamped $\hat x_0$ implies
+            eps = predict_eps(x, t, predict_x0(x, t, eps, schedule).clamp(-1, 1), schedule)
         # line 4: $x_{t-1} = (x_t - \frac{\beta_t}{\sqrt{1-\bar\alpha_t}}\varepsilon_\theta)/\sqrt{\alpha_t}+\sigma_t z$
         x = one_over_sqrt_alphas[t - 1] * (x - eps_coefficients[t - 1] * eps) + sigmas[t - 1] * z
         if trajectory is not None:
@@ -190,35 +191,11 @@ def gaussian_eps_model(
     return eps_star
 
 
-def _call_model(model: EpsModel, x_t: torch.Tensor, t_batch: torch.Tensor, t: int) -> torch.Tensor:
-    """``model(x_t, t_batch)``, checked: a finite tensor of ``x_t``'s shape, else a ValueError naming it and ``t``."""
-    eps = model(x_t, t_batch)
-    if not isinstance(eps, torch.Tensor):
-        raise ValueError(f"model must return a tensor (its noise prediction), got {type(eps).__name__} at t = {t}")
-    if eps.shape != x_t.shape:
-        raise ValueError(
-            f"model must return a tensor of x_t's shape {tuple(x_t.shape)}, got {tuple(eps.shape)} at t = {t}"
-        )
-    if eps.device != x_t.device:
-        raise ValueError(f"model must return a tensor on x_t's device {x_t.device}, got {eps.device} at t = {t}")
-    if not bool(torch.isfinite(eps).all()):
-        raise ValueError(f"model returned non-finite values (NaN or inf) at t = {t}")
-    return eps.to(x_t.dtype)  # a float64 prediction for float32 samples must not change the samples' dtype
-
-
 def _broadcasts_to(shape: torch.Size, target: torch.Size) -> bool:
     try:
         return torch.broadcast_shapes(shape, target) == target
     except RuntimeError:
         return False
-
-
-def _check_shape(shape: object) -> tuple[int, ...]:
-    if isinstance(shape, (int, str, torch.Tensor)) or not isinstance(shape, Sequence):
-        raise TypeError(f"shape must be a tuple of ints such as (2000, 2), got {shape!r}")
-    if len(shape) == 0:
-        raise ValueError("shape must have a batch dimension, e.g. (2000, 2); got ()")
-    return tuple(check_int(f"shape[{i}]", size, minimum=1) for i, size in enumerate(shape))
 
 
 def _check_moment(name: str, value: object, *, low: float | None) -> torch.Tensor:

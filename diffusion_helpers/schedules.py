@@ -39,8 +39,8 @@ __all__ = [
     "quadratic_betas",
     "rescale_zero_terminal_snr",
     "sigmoid_betas",
-    "spaced_timesteps",
     "terminal_health",
+    "timesteps_to_show",
 ]
 
 MAX_NUM_TIMESTEPS = 100_000
@@ -417,7 +417,7 @@ def terminal_health(schedule: NoiseSchedule) -> dict[str, Any]:
     return {"sqrt_alpha_bar_T": signal, "snr_T": snr_T, "ok": signal <= 0.01, "verdict": verdict}
 
 
-def spaced_timesteps(num_timesteps: int, count: int) -> list[int]:
+def timesteps_to_show(num_timesteps: int, count: int) -> list[int]:
     """``count`` timesteps spread evenly over ``[0, T]``, always including 0 and ``T``.
 
     Use it to choose which states of a trajectory to show: unlike stepping by ``T // count``, it never

@@ -43,8 +43,8 @@ from .schedules import (
     NoiseSchedule,
     Parameter,
     make_schedule,
-    spaced_timesteps,
     terminal_health,
+    timesteps_to_show,
 )
 
 __all__ = ["ScheduleExplorer", "TimestepScrubber"]
@@ -453,7 +453,7 @@ class ScheduleExplorer(_LiveFigure):
         self._lines["log_snr"].set_data(relative_time, schedule.log_snr.numpy())
         for marker in self._markers:
             marker.set_xdata([t / T, t / T])
-        timesteps = [*spaced_timesteps(T, self._num_images), t]
+        timesteps = [*timesteps_to_show(T, self._num_images), t]
         x_t = q_sample(self._x0, torch.tensor(timesteps), schedule, noise=self._noise)  # (N + 1, C, H, W)
         for ax, image, step, x in zip(self._image_axes, self._images, timesteps, x_t):
             image.set_data(tensor_to_pil(x))

@@ -30,7 +30,7 @@ def main(out_dir: Path) -> int:
     x0 = dh.pil_to_tensor(dh.example_image(size=128))  # (3, 128, 128) in [-1, 1]
     schedule = dh.make_schedule("linear", T)
     trajectory = dh.forward_trajectory(x0, schedule, generator=torch.Generator().manual_seed(SEED))  # (T+1, 3, H, W)
-    timesteps = dh.spaced_timesteps(T, NUM_STATES)  # includes t = T
+    timesteps = dh.timesteps_to_show(T, NUM_STATES)  # includes t = T
     steps_per_arrow = T // (NUM_STATES - 1)
 
     figures = {

@@ -54,7 +54,7 @@ def test_show_trajectory_shows_the_requested_states_including_the_last() -> None
     schedule = dh.make_schedule("linear", 20)
     x0 = torch.zeros(3, 4, 4)
     trajectory = dh.forward_trajectory(x0, schedule, generator=torch.Generator().manual_seed(1))
-    timesteps = dh.spaced_timesteps(20, 6)
+    timesteps = dh.timesteps_to_show(20, 6)
     fig = plotting.show_trajectory(trajectory, timesteps)
     titles = [ax.get_title() for ax in _image_axes(fig)]
     assert titles == [f"t = {t}" for t in timesteps] and titles[-1] == "t = 20"

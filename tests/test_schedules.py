@@ -33,7 +33,7 @@ from diffusion_helpers import (
     quadratic_betas,
     rescale_zero_terminal_snr,
     sigmoid_betas,
-    spaced_timesteps,
+    timesteps_to_show,
 )
 
 # ------------------------------------------------------------------------------------ reference formulas
@@ -407,9 +407,9 @@ def test_huge_num_timesteps_is_refused_before_allocating(function):
         NoiseSchedule(torch.full((dh.MAX_NUM_TIMESTEPS + 1,), 0.01, dtype=torch.float64))
 
 
-def test_spaced_timesteps_refuses_a_huge_request():
+def test_timesteps_to_show_refuses_a_huge_request():
     with pytest.raises(ValueError, match="num_timesteps"):
-        spaced_timesteps(10**9, 10**9)
+        timesteps_to_show(10**9, 10**9)
 
 
 @pytest.mark.parametrize("flag", ["no", 0, 1, None, np.bool_(True)])
@@ -541,10 +541,10 @@ def test_zero_terminal_snr_of_any_schedule_matches_algorithm_1(betas):
 
 @settings(deadline=None, max_examples=200)
 @given(st.data())
-def test_spaced_timesteps_properties(data):
+def test_timesteps_to_show_properties(data):
     T = data.draw(st.integers(1, 100_000), label="T")
     count = data.draw(st.integers(2, min(T + 1, 2000)), label="count")
-    steps = spaced_timesteps(T, count)
+    steps = timesteps_to_show(T, count)
     assert len(steps) == count
     assert all(type(t) is int for t in steps)
     assert steps[0] == 0 and steps[-1] == T
@@ -554,12 +554,12 @@ def test_spaced_timesteps_properties(data):
     assert all(abs(t - i * T / (count - 1)) <= 0.5 for i, t in enumerate(steps))  # each is the nearest int
 
 
-def test_spaced_timesteps_examples():
-    assert spaced_timesteps(100, 11) == list(range(0, 101, 10))
-    assert spaced_timesteps(5, 6) == [0, 1, 2, 3, 4, 5]
-    assert spaced_timesteps(1, 2) == [0, 1]
+def test_timesteps_to_show_examples():
+    assert timesteps_to_show(100, 11) == list(range(0, 101, 10))
+    assert timesteps_to_show(5, 6) == [0, 1, 2, 3, 4, 5]
+    assert timesteps_to_show(1, 2) == [0, 1]
     # ERRATA 4's situation: stepping by T // count would leave out t = T
-    assert spaced_timesteps(1000, 7)[-1] == 1000 and list(range(0, 1001, 1000 // 6))[-1] != 1000
+    assert timesteps_to_show(1000, 7)[-1] == 1000 and list(range(0, 1001, 1000 // 6))[-1] != 1000
 
 
 # ------------------------------------------------------------------------------------------ bad input
@@ -716,9 +716,9 @@ def test_alpha_bar_checks_t(t, error):
         (10, True, TypeError, "count"),
     ],
 )
-def test_spaced_timesteps_bad_input(T, count, error, arg):
+def test_timesteps_to_show_bad_input(T, count, error, arg):
     with pytest.raises(error, match=names(arg)):
-        spaced_timesteps(T, count)
+        timesteps_to_show(T, count)
 
 
 def test_terminal_health_flags_the_t100_pitfall() -> None:

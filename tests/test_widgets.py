@@ -44,7 +44,7 @@ def test_explorer_shows_the_controls_schedule(explorer: ScheduleExplorer) -> Non
 
 def test_explorer_images_are_q_sample_with_fixed_noise(explorer: ScheduleExplorer) -> None:
     explorer.set(name="cosine", t=37)
-    timesteps = [*dh.spaced_timesteps(200, 4), 37]
+    timesteps = [*dh.timesteps_to_show(200, 4), 37]
     x0 = dh.pil_to_tensor(explorer_image := dh.example_image(32))
     del explorer_image
     expected = dh.q_sample(
