@@ -27,7 +27,7 @@ from PIL import Image, ImageOps
 
 from ._checks import check_float, check_float_tensor, check_int
 
-__all__ = ["example_image", "image_grid", "load_image", "pil_to_tensor", "tensor_to_pil"]
+__all__ = ["example_image", "image_grid", "load_image", "pil_to_tensor", "tensor_to_pil", "to_rgb"]
 
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -96,7 +96,7 @@ def load_image(
         )
     else:
         data = _read_file(Path(where), max_bytes=max_bytes)
-    return _square(_rgb(_open_image(data, where), background, where), size)
+    return _square(to_rgb(_open_image(data, where), background, where), size)
 
 
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:
@@ -111,7 +111,7 @@ def pil_to_tensor(image: Image.Image) -> torch.Tensor:
     """
     if not isinstance(image, Image.Image):
         raise TypeError(f"image must be a PIL.Image.Image, got {type(image).__name__}")
-    pixels = torch.from_numpy(np.asarray(_rgb(image), dtype=np.uint8).copy())  # (H, W, 3)
+    pixels = torch.from_numpy(np.asarray(to_rgb(image), dtype=np.uint8).copy())  # (H, W, 3)
     return pixels.permute(2, 0, 1).float().div_(127.5).sub_(1.0)  # (3, H, W)
 
 
@@ -199,8 +199,21 @@ _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # "I": Pillow's 3
 _ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 
 
-def _rgb(image: Image.Image, background: tuple[int, int, int] = WHITE, where: str = "image") -> Image.Image:
+def to_rgb(image: Image.Image, background: tuple[int, int, int] = WHITE, where: str = "image") -> Image.Image:
     """``image`` as 8-bit RGB, as a viewer shows it; Pillow's plain ``convert("RGB")`` gets two cases wrong.
+
+    Args:
+        image: a PIL image of any mode.
+        background: the RGB colour transparent pixels are composited on.
+        where: how error messages name the image (e.g. ``"images[3]"``).
+
+    Returns:
+        An RGB PIL image of the same size.
+
+    Raises:
+        ValueError: a 32-bit image with no defined range, or a mode Pillow cannot convert.
+
+    What differs from ``convert("RGB")``:
 
     - 16-bit greys (PNG, TIFF): ``convert`` clips every value above 255, so the picture comes out white.
       Here the range [0, 65535] is scaled to [0, 255] (65535 / 255 = 257). Integers outside it, and float
@@ -243,7 +256,7 @@ def _as_rgb_images(name: str, images: object) -> list[Image.Image]:
         if isinstance(item, torch.Tensor):
             pils.append(tensor_to_pil(item))
         elif isinstance(item, Image.Image):
-            pils.append(_rgb(item, where=f"{name}[{i}]"))
+            pils.append(to_rgb(item, where=f"{name}[{i}]"))
         else:
             raise TypeError(f"{name}[{i}] must be a PIL image or a tensor, got {type(item).__name__}")
     return pils
