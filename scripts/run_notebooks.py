@@ -2,7 +2,9 @@
 
 The notebooks seed their randomness, so text outputs come out identical run to run and nbval (strict)
 can compare them. Widget state is stored in the notebook, so the static site can show the widgets.
-Prints the execution time of each notebook: the series is meant to run in at most 60 s in total.
+Prints the execution time of each notebook beside its budget from the issues (Part I, 00-03, in 60 s together;
+05 and 06 in 90 s each, 07, which trains on images, in 4 min; the whole series in 9 min). A budget is a target
+for a quiet machine, not a test: the line says "over" and the script still succeeds.
 
 Usage: python scripts/run_notebooks.py notebooks/00_setup.ipynb [...]
 """
@@ -16,7 +18,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-BUDGET_S = 60.0
+SERIES_BUDGET_S = 9 * 60.0
+NOTEBOOK_BUDGETS_S = {"05": 90.0, "06": 90.0, "07": 240.0}  # by number; Part I's 60 s is for 00-03 together
 
 
 def run(path: Path) -> float:
@@ -44,8 +47,11 @@ def main(paths: list[str]) -> int:
     for name in paths:
         elapsed = run(Path(name))
         total += elapsed
-        print(f"{name:45s} {elapsed:6.1f} s", flush=True)
-    print(f"{'total':45s} {total:6.1f} s   (budget {BUDGET_S:.0f} s)")
+        budget = NOTEBOOK_BUDGETS_S.get(Path(name).name[:2])
+        verdict = "" if budget is None else f"   (budget {budget:.0f} s{', over' if elapsed > budget else ''})"
+        print(f"{name:45s} {elapsed:6.1f} s{verdict}", flush=True)
+    over = ", over" if total > SERIES_BUDGET_S else ""
+    print(f"{'total':45s} {total:6.1f} s   (whole series: budget {SERIES_BUDGET_S:.0f} s{over})")
     return 0
 
 
