@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from ._checks import check_bool, check_float, check_float_tensor, check_generator, check_int
 from .forward import q_sample
-from .models import MLPDenoiser
+from .models import ConvDenoiser, MLPDenoiser
 from .schedules import NoiseSchedule
 
 __all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_NAME", "LR_SCHEDULES", "load_checkpoint", "save_checkpoint", "train"]
@@ -49,7 +49,7 @@ CHECKPOINT_NAME = "checkpoint.pt"
 """The file name the commands use inside a run's folder: ``python -m diffusion_helpers.train ... --out DIR``
 writes ``DIR/checkpoint.pt``."""
 
-_MODEL_CLASSES: dict[str, type[nn.Module]] = {"MLPDenoiser": MLPDenoiser}
+_MODEL_CLASSES: dict[str, type[nn.Module]] = {"MLPDenoiser": MLPDenoiser, "ConvDenoiser": ConvDenoiser}
 
 
 def train(
@@ -177,7 +177,8 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, schedule: NoiseSc
 
     Args:
         path: the file to write (its folder is created if needed).
-        model: a model with a ``config`` dict that rebuilds it (:class:`~diffusion_helpers.MLPDenoiser`).
+        model: a model with a ``config`` dict that rebuilds it (:class:`~diffusion_helpers.models.MLPDenoiser`,
+            :class:`~diffusion_helpers.models.ConvDenoiser`).
         schedule: the schedule it was trained with.
         **meta: plain values to keep with it (nested lists and dicts allowed).
 

@@ -1,4 +1,7 @@
-"""Tests of diffusion_helpers.models: the MLP denoiser's shapes, its timestep embedding and its config."""
+"""Tests of diffusion_helpers.models: the denoisers' shapes, timestep embeddings, configs and errors.
+
+ConvDenoiser's block is checked against the same computation written with torch.nn.functional.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,10 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from diffusion_helpers import make_schedule
-from diffusion_helpers.models import MLPDenoiser, SinusoidalEmbedding
+from diffusion_helpers.models import ConvBlock, ConvDenoiser, MLPDenoiser, SinusoidalEmbedding
 from diffusion_helpers.sampling import ddpm_sample
 
 
@@ -95,3 +99,108 @@ def test_fits_the_sampler_contract():
 def test_bad_configuration(kwargs, error, match):
     with pytest.raises(error, match=match):
         MLPDenoiser(**kwargs)
+
+
+# ---- ConvDenoiser ------------------------------------------------------------------------------------------------
+
+
+def small_conv(**kwargs) -> ConvDenoiser:
+    torch.manual_seed(0)
+    return ConvDenoiser(**{"width": 8, "time_dim": 8, "groups": 4, "num_timesteps": 50, **kwargs})
+
+
+def test_conv_output_shape_and_sample_shape():
+    model = small_conv()
+    x_t, t = torch.randn(5, 1, 8, 8), torch.randint(1, 51, (5,))
+    eps = model(x_t, t)
+    assert eps.shape == (5, 1, 8, 8) and eps.dtype == torch.float32
+    assert model.sample_shape(7) == (7, 1, 8, 8)
+    rgb = small_conv(channels=3, image_size=16)
+    assert rgb(torch.randn(2, 3, 16, 16), torch.tensor([1, 50])).shape == (2, 3, 16, 16)
+    assert rgb.sample_shape(1) == (1, 3, 16, 16)
+
+
+def test_conv_uses_t_and_every_pixel():
+    model = small_conv()
+    x_t = torch.zeros(2, 1, 8, 8)
+    out = model(x_t, torch.tensor([1, 50]))
+    assert not torch.allclose(out[0], out[1])
+    # a change in one corner pixel reaches the opposite corner (the receptive field covers the image)
+    x = torch.zeros(1, 1, 8, 8, requires_grad=True)
+    model(x, torch.tensor([10]))[0, 0, 7, 7].backward()
+    assert float(x.grad[0, 0, 0, 0].abs()) > 0
+
+
+def test_conv_block_matches_its_formula():
+    """x + conv2(silu(gn2(conv1(silu(gn1(x))) + W silu(emb) + b))), written with torch.nn.functional."""
+    torch.manual_seed(1)
+    block = ConvBlock(4, 8, time_dim=6, groups=2)
+    x, emb = torch.randn(3, 4, 5, 5), torch.randn(3, 6)
+    h = F.silu(F.group_norm(x, 2, block.norm1.weight, block.norm1.bias))
+    h = F.conv2d(h, block.conv1.weight, block.conv1.bias, padding=1)
+    h = h + (F.silu(emb) @ block.time_projection.weight.T + block.time_projection.bias)[:, :, None, None]
+    h = F.silu(F.group_norm(h, 2, block.norm2.weight, block.norm2.bias))
+    h = F.conv2d(h, block.conv2.weight, block.conv2.bias, padding=1)
+    expected = F.conv2d(x, block.skip.weight, block.skip.bias) + h
+    torch.testing.assert_close(block(x, emb), expected)
+    same = ConvBlock(4, 4, time_dim=6, groups=2)
+    assert isinstance(same.skip, torch.nn.Identity)
+
+
+def test_conv_time_embedding_is_the_sinusoidal_one():
+    model = small_conv(num_timesteps=200, time_dim=8)
+    t = torch.tensor([3, 150])
+    torch.testing.assert_close(model.time_embedding[0](t), SinusoidalEmbedding(4, 1000 / 200, 10_000)(t))
+
+
+def test_conv_config_rebuilds_the_same_architecture_and_checkpoints_it(tmp_path):
+    from diffusion_helpers.training import load_checkpoint, save_checkpoint
+
+    model = small_conv()
+    assert model.config == {"channels": 1, "image_size": 8, "num_timesteps": 50, "width": 8, "time_dim": 8, "groups": 4}
+    twin = ConvDenoiser(**model.config)
+    twin.load_state_dict(model.state_dict())
+    x_t, t = torch.randn(4, 1, 8, 8), torch.randint(1, 51, (4,))
+    assert torch.equal(model(x_t, t), twin(x_t, t))
+    schedule = make_schedule("cosine", 50)
+    path = save_checkpoint(tmp_path / "c.pt", model, schedule, dataset="digits")
+    loaded, loaded_schedule, meta = load_checkpoint(path)
+    assert len(loaded_schedule) == 50
+    assert type(loaded) is ConvDenoiser and loaded.config == model.config and meta == {"dataset": "digits"}
+    assert torch.equal(loaded(x_t, t), model(x_t, t))
+
+
+def test_conv_fits_the_sampler_contract():
+    schedule = make_schedule("linear", 20, beta_1=1e-3, beta_T=0.2)
+    model = small_conv(num_timesteps=20)
+    x = ddpm_sample(model, schedule, model.sample_shape(6), generator=torch.Generator().manual_seed(0))
+    assert x.shape == (6, 1, 8, 8) and torch.isfinite(x).all()
+
+
+def test_conv_asked_for_2d_points_says_so():
+    model = small_conv()
+    with pytest.raises(ValueError, match=r"x_t must be a batch of images of shape \(B, 1, 8, 8\).*2-D points"):
+        model(torch.randn(10, 2), torch.randint(1, 51, (10,)))
+    schedule = make_schedule("linear", 50)
+    with pytest.raises(ValueError, match="2-D points"):
+        ddpm_sample(model, schedule, (10, 2))
+    with pytest.raises(ValueError, match=r"got shape \(3, 3, 8, 8\)"):
+        model(torch.randn(3, 3, 8, 8), torch.tensor([1, 2, 3]))  # wrong channels
+    with pytest.raises(ValueError, match=r"got shape \(3, 1, 16, 16\)"):
+        model(torch.randn(3, 1, 16, 16), torch.tensor([1, 2, 3]))  # wrong size
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"channels": 0}, ValueError, "channels must be an int in"),
+        ({"image_size": 7}, ValueError, "image_size must be even"),
+        ({"width": 12, "groups": 8}, ValueError, "width must be a multiple of groups"),
+        ({"time_dim": 7}, ValueError, "time_dim must be even"),
+        ({"width": 2.0}, TypeError, "width must be an int"),
+        ({"num_timesteps": 0}, ValueError, "num_timesteps must be an int in"),
+    ],
+)
+def test_conv_bad_configuration(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        ConvDenoiser(**kwargs)
