@@ -20,7 +20,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from diffusion_helpers.data import held_out_sets, load_dataset
-from diffusion_helpers.metrics import NoiseFloorRatio, noise_floor_ratio, random_directions, sliced_wasserstein
+from diffusion_helpers.metrics import (
+    NoiseFloorRatio,
+    confident_digits,
+    image_noise_floor_ratio,
+    noise_floor_ratio,
+    random_directions,
+    sliced_wasserstein,
+)
 
 X_AXIS = torch.tensor([[1.0, 0.0]], dtype=torch.float64)
 
@@ -173,3 +180,101 @@ def test_bad_input():
         noise_floor_ratio(a, [a, torch.zeros(5, 2)])
     with pytest.raises(ValueError, match="noise floor is 0"):
         noise_floor_ratio(a + 1, [a, a])
+
+
+# ---- images: issue 8's protocol and the digit classifier -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def digits():
+    train, train_labels = load_dataset("digits", "train", labels=True)
+    test, test_labels = load_dataset("digits", "test", labels=True)
+    return train, train_labels, test, test_labels
+
+
+def test_image_ratio_matches_its_definition(digits):
+    """Recomputed with sliced_wasserstein on the same directions and the same training subsets."""
+    train, _, test, _ = digits
+    samples = (train[:1077] + 0.3 * torch.randn(1077, 1, 8, 8, generator=seeded(2))).clamp(-1, 1)  # 3 x 359
+    got = image_noise_floor_ratio(samples, test, train, sets=3, generator=seeded(5))
+    g = seeded(5)
+    directions = random_directions(256, 64, generator=g)
+    subsets = [train[torch.randperm(1438, generator=g)[:359]] for _ in range(3)]
+    sample_sets = samples.split(359)
+    distance = sum(sliced_wasserstein(s.flatten(1), test.flatten(1), projections=directions) for s in sample_sets)
+    floor = sum(sliced_wasserstein(r.flatten(1), test.flatten(1), projections=directions) for r in subsets)
+    assert got.distance == pytest.approx(distance / 3, rel=1e-6)
+    assert got.floor == pytest.approx(floor / 3, rel=1e-6)
+    assert got.ratio == pytest.approx(distance / floor, rel=1e-6)
+
+
+def test_image_ratio_is_about_one_for_real_digits_and_large_for_noise(digits):
+    train, _, test, _ = digits
+    g = seeded(0)
+    real = torch.cat([train[torch.randperm(1438, generator=g)[:359]] for _ in range(5)])  # training digits as samples
+    assert abs(image_noise_floor_ratio(real, test, train, generator=seeded(1)).ratio - 1) < 0.1
+    noise = torch.rand(1795, 1, 8, 8, generator=g) * 2 - 1
+    assert image_noise_floor_ratio(noise, test, train, generator=seeded(1)).ratio > 5
+    # the held-out digits themselves are at distance 0
+    assert image_noise_floor_ratio(test.repeat(5, 1, 1, 1), test, train, generator=seeded(1)).distance == 0
+    # averages of two digits (a blurry model) are far from the data
+    blurred = (real + real.roll(1, dims=0)) / 2
+    assert image_noise_floor_ratio(blurred, test, train, generator=seeded(1)).ratio > 1.5
+
+
+def test_image_ratio_bad_input(digits):
+    train, _, test, _ = digits
+    with pytest.raises(ValueError, match=r"samples must hold sets x len\(held_out\) = 5 x 359 = 1795 images"):
+        image_noise_floor_ratio(train[:359], test, train)
+    with pytest.raises(ValueError, match="same size"):
+        image_noise_floor_ratio(torch.zeros(1795, 1, 4, 4), test, train)
+    with pytest.raises(ValueError, match="train must hold at least len"):
+        image_noise_floor_ratio(train[:359], test, train[:100], sets=1)
+    with pytest.raises(TypeError, match="samples must be a floating-point tensor"):
+        image_noise_floor_ratio(torch.zeros(1795, 1, 8, 8, dtype=torch.long), test, train)
+    with pytest.raises(ValueError, match="sets must be an int in"):
+        image_noise_floor_ratio(train[:359], test, train, sets=0)
+    with pytest.raises(ValueError, match="samples must be finite"):
+        image_noise_floor_ratio(torch.full((359, 1, 8, 8), float("nan")), test, train, sets=1)
+
+
+def test_classifier_matches_scikit_learn_fitted_here(digits):
+    """The package's classifier = scikit-learn's defaults on pixels in [0, 1], fitted independently here."""
+    from sklearn.linear_model import LogisticRegression
+
+    train, train_labels, test, test_labels = digits
+    pixels = ((train.flatten(1).double() + 1) / 2).numpy()  # (1438, 64) in [0, 1]
+    reference = LogisticRegression(max_iter=1000).fit(pixels, train_labels.numpy())
+    p = reference.predict_proba(((test.flatten(1).double() + 1) / 2).numpy())  # (359, 10)
+    assert (p.argmax(1) == test_labels.numpy()).mean() > 0.95  # a good classifier: 97% on held-out digits
+    confident = p.max(1) > 0.9
+    result = confident_digits(test)
+    assert result.rate == pytest.approx(confident.mean(), abs=1e-12)
+    assert result.real_rate == result.rate and result.ratio == 1.0
+    assert result.classes == tuple(range(10))
+    expected_counts = np.bincount(p.argmax(1)[confident], minlength=10)
+    assert result.counts == tuple(int(c) for c in expected_counts)
+    assert 0.7 < result.real_rate < 0.85  # as the docstring says (77%)
+
+
+def test_classifier_judges_samples(digits):
+    train, train_labels, test, _ = digits
+    ones = train[train_labels == 1]
+    result = confident_digits(ones)
+    assert result.classes == (1,) and result.rate > 0.5  # sure of them, and all ones: one class only
+    noise = torch.rand(359, 1, 8, 8, generator=seeded(0)) * 2 - 1
+    assert confident_digits(noise).ratio < 0.2
+    blurred = (test + test.roll(1, dims=0)) / 2  # averages of two digits
+    assert confident_digits(blurred).ratio < 0.6
+    assert confident_digits(test * 3) == confident_digits((test * 3).clamp(-1, 1))  # clamped first, as when shown
+
+
+def test_classifier_bad_input():
+    with pytest.raises(ValueError, match=r"samples must be digit images of shape \(N, 1, 8, 8\), got shape \(5, 64\)"):
+        confident_digits(torch.zeros(5, 64))
+    with pytest.raises(TypeError, match="samples must be a floating-point tensor"):
+        confident_digits(torch.zeros(5, 1, 8, 8, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="threshold must be in"):
+        confident_digits(torch.zeros(5, 1, 8, 8), threshold=1.0)
+    with pytest.raises(ValueError, match="finite"):
+        confident_digits(torch.full((5, 1, 8, 8), float("inf")))
