@@ -1,14 +1,24 @@
-"""Command: draw samples from a checkpoint saved by ``python -m diffusion_helpers.train`` and save them.
+r"""Command: draw samples from a checkpoint saved by ``python -m diffusion_helpers.train`` and save them.
 
-    python -m diffusion_helpers.sample runs/swiss_roll --n 2000 [--sampler ddpm] [--seed 0] --out samples.pt
+    python -m diffusion_helpers.sample runs/swiss_roll --n 10000 --sampler ddim --steps 50 --out samples.pt
+    python -m diffusion_helpers.sample runs/digits --n 64 --sampler ddpm --seed 1 --out digits.png
 
-The samples are written as one tensor of shape ``(N, D)`` with ``torch.save``; read them back with
-``torch.load("samples.pt")``.
+Two samplers: ``ddpm`` (Ho et al. 2020, Algorithm 2: all ``T`` steps; ``--variance`` picks
+$\sigma_t^2$) and ``ddim`` (Song et al. 2021, Eq. 12: ``--steps`` of the ``T`` timesteps, chosen by
+``--spacing``; ``--eta`` 0 is deterministic, 1 adds DDPM-like noise). ``--clip-x0`` clamps each step's
+predicted $x_0$ to $[-1, 1]$ (for image data, which lives there).
+
+The output follows ``--out``'s suffix: ``.pt`` writes one tensor of the model's sample shape ``(N, D)`` or
+``(N, C, H, W)`` with ``torch.save`` (read it back with ``torch.load("samples.pt")``); ``.png`` writes image
+samples as a picture grid (pixels enlarged without smoothing, a light border around each image). Options that
+do not fit together (``--eta`` with ``ddpm``, a ``.png`` of 2-D points, ``--steps`` above ``T``) stop with a
+usage message that says what to change.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -16,36 +26,24 @@ from pathlib import Path
 import torch
 
 from ._cli import add_threads_option, set_threads
+from .ddim import SPACINGS, ddim_sample
 from .reverse import REVERSE_VARIANCES
 from .sampling import ddpm_sample
 from .training import CHECKPOINT_NAME, load_checkpoint
 
-SAMPLERS = ("ddpm",)
+SAMPLERS = ("ddpm", "ddim")
+SUFFIXES = (".pt", ".png")
+DDIM_DEFAULTS = {"steps": 50, "eta": 0.0, "spacing": "trailing"}
+"""The ``ddim`` sampler's options when not given (``--steps``, ``--eta``, ``--spacing``)."""
+MIN_TILE_PIXELS = 32
+"""A ``.png`` enlarges each image by a whole factor until it is at least this many pixels wide (8x8 digits: x4)."""
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m diffusion_helpers.sample",
-        description="Draw samples from a trained checkpoint with the DDPM sampler (Ho et al. 2020, Algorithm 2) "
-        "and save them as a tensor.",
-    )
-    parser.add_argument("checkpoint", metavar="DIR", help=f"a folder holding {CHECKPOINT_NAME}, or the file itself")
-    parser.add_argument("--n", type=int, required=True, help="how many samples")
-    parser.add_argument("--sampler", choices=SAMPLERS, default="ddpm", help="the sampler (default ddpm)")
-    parser.add_argument(
-        "--variance", choices=REVERSE_VARIANCES, default=None, help="sigma_t^2 of each step (default: the recipe's)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the sampler's noise (default 0)")
-    parser.add_argument("--device", default="cpu", help="where to sample: cpu (default), cuda, mps, ...")
-    parser.add_argument("--out", metavar="FILE.pt", required=True, help="where to write the samples")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_threads_option(parser)
+    parser = _parser()
     args = parser.parse_args(argv)
     set_threads(parser, args)
-    if args.n < 1:
-        parser.error(f"--n must be at least 1, got {args.n}")
-    if args.seed < 0:
-        parser.error(f"--seed must be >= 0, got {args.seed}")
+    _check_arguments(parser, args)
 
     path = Path(args.checkpoint)
     if path.is_dir():
@@ -53,24 +51,159 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         model, schedule, meta = load_checkpoint(path, device=args.device)
-        variance = args.variance or meta.get("recipe", {}).get("variance", "beta")
-        samples = ddpm_sample(
-            model,
-            schedule,
-            (args.n, model.config["dim"]),
-            variance=variance,
-            generator=torch.Generator().manual_seed(args.seed),
-            device=args.device,
-            progress=not args.quiet,
-        )
     except (FileNotFoundError, TypeError, ValueError, RuntimeError) as error:
         parser.exit(2, f"error: {error}\n")
+    shape = model.sample_shape(args.n)
     out = Path(args.out)
+    if out.suffix.lower() == ".png" and len(shape) != 4:
+        parser.error(f"--out {out}: {shape[1]}-D samples cannot be written as a picture; use .pt")
+    T = len(schedule)
+    if args.sampler == "ddim" and args.steps > T:
+        parser.error(f"--steps must be at most T = {T}, the checkpoint's number of timesteps; got {args.steps}")
+    generator = torch.Generator().manual_seed(args.seed)
+    try:
+        if args.sampler == "ddpm":
+            variance = args.variance or meta.get("recipe", {}).get("variance", "beta")
+            description = f"ddpm, sigma_t^2 = {variance}, T = {T}"
+            samples = ddpm_sample(
+                model,
+                schedule,
+                shape,
+                variance=variance,
+                clip_x0=args.clip_x0,
+                generator=generator,
+                device=args.device,
+                progress=not args.quiet,
+            )
+        else:
+            description = f"ddim, {args.steps} of T = {T} steps ({args.spacing}), eta = {args.eta:g}"
+            samples = ddim_sample(
+                model,
+                schedule,
+                shape,
+                steps=args.steps,
+                eta=args.eta,
+                spacing=args.spacing,
+                clip_x0=args.clip_x0,
+                generator=generator,
+                device=args.device,
+                progress=not args.quiet,
+            )
+    except (TypeError, ValueError, RuntimeError) as error:
+        parser.exit(2, f"error: {error}\n")
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(samples.cpu(), out)
+    if out.suffix.lower() == ".png":
+        save_grid(samples.cpu(), out)
+    else:
+        torch.save(samples.cpu(), out)
     seconds = time.perf_counter() - start
-    print(f"{args.n} samples ({args.sampler}, sigma_t^2 = {variance}, T = {len(schedule)}) in {seconds:.1f} s: {out}")
+    clipped = ", x_0 clipped" if args.clip_x0 else ""
+    print(f"{args.n} samples ({description}{clipped}) in {seconds:.1f} s: {out}")
     return 0
+
+
+def save_grid(images: torch.Tensor, path: Path) -> None:
+    """Write images ``(N, C, H, W)`` in [-1, 1] as one PNG grid, about square, each tile enlarged and framed.
+
+    Each image is enlarged by the smallest whole factor that makes it :data:`MIN_TILE_PIXELS` wide, by
+    repeating pixels (nearest neighbour: no smoothing invents detail), and framed by 2 light-grey pixels.
+    """
+    from torchvision.utils import save_image  # presentation: imported only when a picture is asked for
+
+    scale = max(1, math.ceil(MIN_TILE_PIXELS / images.shape[-1]))
+    images = torch.nn.functional.interpolate(images, scale_factor=scale, mode="nearest")  # (N, C, sH, sW)
+    columns = math.ceil(math.sqrt(len(images)))
+    save_image(images, path, nrow=columns, padding=2, pad_value=0.8, normalize=True, value_range=(-1, 1))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m diffusion_helpers.sample",
+        description="Draw samples from a trained checkpoint with the DDPM sampler (Ho et al. 2020, Algorithm 2) or "
+        "the DDIM sampler (Song et al. 2021, a few steps) and save them as a tensor (.pt) or, for image data, a "
+        "picture grid (.png).",
+    )
+    parser.add_argument("checkpoint", metavar="DIR", help=f"a folder holding {CHECKPOINT_NAME}, or the file itself")
+    parser.add_argument("--n", type=int, required=True, help="how many samples")
+    parser.add_argument(
+        "--sampler",
+        choices=SAMPLERS,
+        default="ddpm",
+        help="ddpm: all T steps (default); ddim: --steps of them, deterministic with --eta 0",
+    )
+    parser.add_argument(
+        "--variance",
+        choices=REVERSE_VARIANCES,
+        default=None,
+        help="ddpm only: sigma_t^2 of each step (default: the recipe's)",
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help=f"ddim only: how many of the T steps to take (default {DDIM_DEFAULTS['steps']})",
+    )
+    parser.add_argument(
+        "--eta",
+        type=float,
+        default=None,
+        help="ddim only: the noise of each step, 0 (deterministic, default) to 1 (as much as DDPM)",
+    )
+    parser.add_argument(
+        "--spacing",
+        choices=SPACINGS,
+        default=None,
+        help=f"ddim only: which timesteps the steps visit (default {DDIM_DEFAULTS['spacing']})",
+    )
+    parser.add_argument(
+        "--clip-x0", action="store_true", help="clamp each step's predicted x_0 to [-1, 1] (image data lives there)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sampler's noise (default 0)")
+    parser.add_argument("--device", default="cpu", help="where to sample: cpu (default), cuda, mps, ...")
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        required=True,
+        help="where to write the samples: FILE.pt (a tensor) or, for image data, FILE.png (a picture grid)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_threads_option(parser)
+    return parser
+
+
+def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse what does not fit before the checkpoint is read; fill in the ``ddim`` defaults."""
+    if args.n < 1:
+        parser.error(f"--n must be at least 1, got {args.n}")
+    if args.seed < 0:
+        parser.error(f"--seed must be >= 0, got {args.seed}")
+    suffix = Path(args.out).suffix.lower()
+    if suffix not in SUFFIXES:
+        parser.error(
+            f"--out {args.out}: unknown file type {suffix or '(no suffix)'!r}; end it in .pt (a tensor) or .png "
+            "(a picture grid, for image data)"
+        )
+    if args.sampler == "ddpm":
+        for option in ("steps", "eta", "spacing"):
+            if getattr(args, option) is not None:
+                parser.error(
+                    f"--{option} applies to --sampler ddim only (DDPM takes all T steps, and its noise is set by "
+                    "--variance); drop it, or add --sampler ddim"
+                )
+    else:
+        if args.variance is not None:
+            parser.error(
+                "--variance applies to --sampler ddpm only (DDIM's noise is set by --eta); drop it, or use --eta"
+            )
+        for option, default in DDIM_DEFAULTS.items():
+            if getattr(args, option) is None:
+                setattr(args, option, default)
+        if args.steps < 1:
+            parser.error(f"--steps must be at least 1 (and at most T, the checkpoint's timesteps), got {args.steps}")
+        if not 0 <= args.eta <= 1:  # also refuses nan
+            parser.error(
+                f"--eta must be a number in [0, 1] (0: deterministic DDIM, 1: as much noise as DDPM), got {args.eta}"
+            )
 
 
 if __name__ == "__main__":

@@ -11,10 +11,13 @@ import runpy
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 import diffusion_helpers as dh
+from diffusion_helpers.models import ConvDenoiser
 from diffusion_helpers.training import load_checkpoint
 
 
@@ -108,3 +111,125 @@ def test_bad_arguments(tmp_path, capsys):
     assert run_command("train", "moons", "--out", str(tmp_path), "--threads", "0") == 2
     assert "--threads must be at least 1" in capsys.readouterr().err
     assert not (tmp_path / "s.pt").exists()
+
+
+# --- the sample command's samplers, outputs and usage errors (issue 8) ---------------------------------------
+
+T_TINY = 40  # a short schedule keeps DDPM at 40 network calls
+
+
+def tiny_checkpoint(folder, model: torch.nn.Module, data: torch.Tensor):
+    """A checkpoint of ``model`` trained for 3 steps on ``data`` with a linear schedule of T_TINY steps."""
+    schedule = dh.make_schedule("linear", T_TINY)
+    generator = torch.Generator().manual_seed(0)
+    dh.train(model, data, schedule, steps=3, batch_size=16, lr=1e-3, generator=generator, progress=False)
+    return dh.save_checkpoint(folder / "checkpoint.pt", model, schedule, recipe={"variance": "beta"})
+
+
+@pytest.fixture(scope="module")
+def points_run(tmp_path_factory):
+    """A folder holding a 2-D checkpoint (MLPDenoiser)."""
+    folder = tmp_path_factory.mktemp("points")
+    tiny_checkpoint(folder, dh.MLPDenoiser(num_timesteps=T_TINY, hidden=16, layers=1), dh.load_dataset("moons", n=64))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    """A folder holding an image checkpoint (ConvDenoiser on the 8 x 8 digits)."""
+    folder = tmp_path_factory.mktemp("digits")
+    tiny_checkpoint(folder, ConvDenoiser(num_timesteps=T_TINY, width=8, groups=4), dh.load_dataset("digits", n=64))
+    return folder
+
+
+def test_ddim_writes_what_ddim_sample_gives(points_run, tmp_path, capsys):
+    out = tmp_path / "ddim.pt"
+    args = ["--n", "20", "--sampler", "ddim", "--steps", "7", "--eta", "0.5", "--spacing", "linspace", "--seed", "3"]
+    assert run_command("sample", str(points_run), *args, "--out", str(out), "--quiet") == 0
+    assert "ddim, 7 of T = 40 steps (linspace), eta = 0.5" in capsys.readouterr().out
+    model, schedule, _ = load_checkpoint(points_run / "checkpoint.pt")
+    expected = dh.ddim_sample(
+        model, schedule, (20, 2), steps=7, eta=0.5, spacing="linspace", generator=torch.Generator().manual_seed(3)
+    )
+    assert torch.equal(torch.load(out, weights_only=True), expected)
+
+
+def test_ddim_defaults_and_clip_x0(points_run, tmp_path, capsys):
+    out = tmp_path / "clipped.pt"
+    assert run_command("sample", str(points_run), "--n", "9", "--sampler", "ddim", "--clip-x0", "--out", str(out)) == 2
+    assert "--steps must be at most T = 40" in capsys.readouterr().err  # the default 50 steps > T of this model
+    args = ["--n", "9", "--sampler", "ddim", "--steps", "40", "--clip-x0", "--quiet"]
+    assert run_command("sample", str(points_run), *args, "--out", str(out)) == 0
+    assert "(trailing), eta = 0, x_0 clipped" in capsys.readouterr().out
+    model, schedule, _ = load_checkpoint(points_run / "checkpoint.pt")
+    generator = torch.Generator().manual_seed(0)
+    expected = dh.ddim_sample(model, schedule, (9, 2), steps=40, clip_x0=True, generator=generator)
+    assert torch.equal(torch.load(out, weights_only=True), expected)
+
+
+def test_ddpm_clip_x0(points_run, tmp_path):
+    out = tmp_path / "ddpm.pt"
+    args = ["--n", "5", "--clip-x0", "--seed", "4", "--quiet"]
+    assert run_command("sample", str(points_run), *args, "--out", str(out)) == 0
+    model, schedule, _ = load_checkpoint(points_run / "checkpoint.pt")
+    expected = dh.ddpm_sample(model, schedule, (5, 2), clip_x0=True, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(torch.load(out, weights_only=True), expected)
+
+
+def test_image_samples_as_a_tensor_and_as_a_picture_grid(digits_run, tmp_path):
+    tensor, picture = tmp_path / "digits.pt", tmp_path / "grid" / "digits.png"
+    args = ["--n", "10", "--sampler", "ddim", "--steps", "5", "--quiet"]
+    assert run_command("sample", str(digits_run), *args, "--out", str(tensor)) == 0
+    x = torch.load(tensor, weights_only=True)
+    assert x.shape == (10, 1, 8, 8) and torch.isfinite(x).all()
+    assert run_command("sample", str(digits_run), *args, "--out", str(picture)) == 0
+    with Image.open(picture) as image:
+        # 10 images: 4 columns, 3 rows; each 8 x 8 image enlarged x4 to 32 x 32, 2 px of border around each
+        assert image.size == (4 * (32 + 2) + 2, 3 * (32 + 2) + 2)
+        pixels = torch.tensor(np.array(image.convert("L")), dtype=torch.float32)
+    border = round(0.8 * 255)
+    assert pixels[0].eq(border).all() and pixels[:, 0].eq(border).all()  # the light frame
+    # each enlarged pixel is a 4 x 4 block of one grey (nearest neighbour: no smoothing)
+    first = pixels[2:34, 2:34]
+    assert torch.equal(first, first[::4, ::4].repeat_interleave(4, 0).repeat_interleave(4, 1))
+    # the grid shows the same samples: the first tile is the first image, [-1, 1] -> [0, 255]
+    expected = ((x[0, 0].clamp(-1, 1) + 1) / 2 * 255 + 0.5).clamp(0, 255).floor()
+    assert (first[::4, ::4] - expected).abs().max() <= 1
+
+
+def test_help_lists_the_samplers_and_their_options(capsys):
+    assert run_command("sample", "--help") == 0
+    out = capsys.readouterr().out
+    assert all(word in out for word in ("ddim", "ddpm", "--steps", "--eta", "--spacing", "--clip-x0", ".png", ".pt"))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--n", "0"], "--n must be at least 1"),
+        (["--out", "{tmp}/s.jpg"], "unknown file type '.jpg'; end it in .pt (a tensor) or .png"),
+        (["--out", "{tmp}/samples"], "unknown file type '(no suffix)'"),
+        (["--eta", "0.5"], "--eta applies to --sampler ddim only"),
+        (["--steps", "10"], "--steps applies to --sampler ddim only"),
+        (["--spacing", "leading"], "--spacing applies to --sampler ddim only"),
+        (["--sampler", "ddim", "--variance", "beta"], "--variance applies to --sampler ddpm only"),
+        (["--sampler", "ddim", "--steps", "0"], "--steps must be at least 1"),
+        (["--sampler", "ddim", "--steps", "41"], "--steps must be at most T = 40, the checkpoint's"),
+        (["--sampler", "ddim", "--eta", "-0.1"], "--eta must be a number in [0, 1]"),
+        (["--sampler", "ddim", "--eta", "1.5"], "--eta must be a number in [0, 1]"),
+        (["--sampler", "ddim", "--eta", "nan"], "--eta must be a number in [0, 1]"),
+        (["--sampler", "ddim", "--spacing", "even"], "invalid choice: 'even'"),
+        (["--sampler", "dpm"], "invalid choice: 'dpm'"),
+        (["--out", "{tmp}/s.png"], "2-D samples cannot be written as a picture; use .pt"),
+    ],
+)
+def test_usage_errors_name_the_option_and_what_to_do(points_run, tmp_path, capsys, args, message):
+    args = [arg.format(tmp=tmp_path) for arg in args]
+    if "--out" not in args:
+        args += ["--out", str(tmp_path / "s.pt")]
+    if "--n" not in args:
+        args += ["--n", "3"]
+    assert run_command("sample", str(points_run), *args, "--quiet") == 2
+    err = capsys.readouterr().err
+    assert message in err and "usage: python -m diffusion_helpers.sample" in err
+    assert list(tmp_path.iterdir()) == []  # nothing written
