@@ -132,8 +132,8 @@ class ConvDenoiser(nn.Module):
 
     ::
 
-        x_t (B, C, H, W) -> conv -> Block -> Block --skip--------------------------> concat -> Block -> conv -> eps
-                                                 \-> down (H/2) -> Block -> Block -> up (H) /
+        x_t (B, C, H, W) -> conv -> Blocks --skip-----------------------------> concat -> Blocks -> conv -> eps
+                                          \-> down (H/2) -> Blocks -> up (H) /
 
     Each :class:`ConvBlock` is GroupNorm -> SiLU -> 3x3 conv, plus the timestep's embedding (projected to its
     channels), then GroupNorm -> SiLU -> 3x3 conv, plus a residual connection (Ho et al. 2020, Appendix B, at
@@ -147,6 +147,7 @@ class ConvDenoiser(nn.Module):
         width: channels at full size; the half-size level has twice as many.
         time_dim: the size of the timestep embedding (even).
         groups: GroupNorm's groups (must divide ``width``).
+        blocks: residual blocks per level (on the way down, in the middle, on the way up).
 
     Attributes:
         config: the constructor's arguments, a plain dict: ``ConvDenoiser(**model.config)`` builds the same
@@ -165,6 +166,7 @@ class ConvDenoiser(nn.Module):
         width: int = 32,
         time_dim: int = 64,
         groups: int = 8,
+        blocks: int = 2,
     ) -> None:
         super().__init__()
         self.config: dict[str, Any] = {
@@ -174,6 +176,7 @@ class ConvDenoiser(nn.Module):
             "width": check_int("width", width, minimum=1),
             "time_dim": check_int("time_dim", time_dim, minimum=2),
             "groups": check_int("groups", groups, minimum=1),
+            "blocks": check_int("blocks", blocks, minimum=1),
         }
         if image_size % 2:
             raise ValueError(f"image_size must be even (the middle of the U-Net runs at half size), got {image_size}")
@@ -189,11 +192,11 @@ class ConvDenoiser(nn.Module):
         )
         w = width
         self.input_conv = nn.Conv2d(channels, w, 3, padding=1)
-        self.down = nn.ModuleList([ConvBlock(w, w, time_dim, groups), ConvBlock(w, w, time_dim, groups)])
+        self.down = nn.ModuleList([ConvBlock(w, w, time_dim, groups) for _ in range(blocks)])
         self.downsample = nn.Conv2d(w, 2 * w, 3, stride=2, padding=1)  # H -> H/2
-        self.middle = nn.ModuleList([ConvBlock(2 * w, 2 * w, time_dim, groups) for _ in range(2)])
+        self.middle = nn.ModuleList([ConvBlock(2 * w, 2 * w, time_dim, groups) for _ in range(blocks)])
         self.upsample = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(2 * w, w, 3, padding=1))
-        self.up = nn.ModuleList([ConvBlock(2 * w, w, time_dim, groups), ConvBlock(w, w, time_dim, groups)])
+        self.up = nn.ModuleList([ConvBlock(2 * w if i == 0 else w, w, time_dim, groups) for i in range(blocks)])
         self.output = nn.Sequential(nn.GroupNorm(groups, w), nn.SiLU(), nn.Conv2d(w, channels, 3, padding=1))
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

@@ -48,11 +48,11 @@ import torch
 
 from ._checks import check_bool, check_int
 from .data import DATASET_NAMES, IMAGE_DATASETS, load_dataset
-from .models import MLPDenoiser
+from .models import ConvDenoiser, MLPDenoiser
 from .schedules import NoiseSchedule, make_schedule
 from .training import train
 
-__all__ = ["PLAIN_RECIPE", "RECIPES", "train_recipe"]
+__all__ = ["PLAIN_RECIPE", "RECIPES", "build_model", "train_recipe"]
 
 PLAIN_RECIPE: dict[str, Any] = {
     "schedule": {"name": "linear", "num_timesteps": 1000},
@@ -77,7 +77,38 @@ RECIPES: dict[str, dict[str, Any]] = {
     name: copy.deepcopy(_RECOMMENDED) for name in DATASET_NAMES if name not in IMAGE_DATASETS
 }
 RECIPES["checkerboard"]["train"]["steps"] = 6000  # sharp-edged squares: 1.24 after 3,000 steps, 1.14 after 6,000
-"""Data set name -> its recommended recipe (one recipe for every 2-D set, longer for the checkerboard)."""
+RECIPES["digits"] = {
+    "schedule": {"name": "cosine", "num_timesteps": 1000},
+    "model": {"class": "ConvDenoiser", "width": 32, "time_dim": 64, "groups": 8, "blocks": 1},
+    "train": {"steps": 1000, "batch_size": 128, "lr": 2e-3, "lr_schedule": "cosine", "ema_decay": 0.995},
+    "data_size": None,
+    "variance": "beta",
+}
+"""Data set name -> its recommended recipe (one recipe for every 2-D set, longer for the checkerboard; a small
+U-Net for the digits)."""
+
+
+def build_model(model_recipe: dict[str, Any], data: torch.Tensor, num_timesteps: int) -> MLPDenoiser | ConvDenoiser:
+    """The untrained network a recipe's ``"model"`` entry names, sized for ``data`` and ``num_timesteps``.
+
+    ``model_recipe["class"]`` is ``"MLPDenoiser"`` (the default, so recipes written before there were two classes
+    still work) or ``"ConvDenoiser"``; the entry's other keys are the class's arguments. The data's shape gives
+    ``dim`` (MLP) or ``channels`` and ``image_size`` (conv net).
+
+    Raises:
+        ValueError: an unknown class, or data of the wrong shape for it ((N, D) points for the MLP, (N, C, H, W)
+            square images for the conv net).
+    """
+    arguments = dict(model_recipe)
+    name = arguments.pop("class", "MLPDenoiser")
+    if name == "MLPDenoiser" and data.ndim == 2:
+        return MLPDenoiser(dim=data.shape[1], num_timesteps=num_timesteps, **arguments)
+    if name == "ConvDenoiser" and data.ndim == 4 and data.shape[2] == data.shape[3]:
+        return ConvDenoiser(channels=data.shape[1], image_size=data.shape[2], num_timesteps=num_timesteps, **arguments)
+    if name not in ("MLPDenoiser", "ConvDenoiser"):
+        raise ValueError(f"unknown model class {name!r} in the recipe; valid classes are: MLPDenoiser, ConvDenoiser")
+    needs = "(N, D) points" if name == "MLPDenoiser" else "(N, C, H, H) square images"
+    raise ValueError(f"a {name} trains on {needs}, but the data has shape {tuple(data.shape)}")
 
 
 def train_recipe(
@@ -100,8 +131,9 @@ def train_recipe(
         steps: train for this many steps instead of the recipe's (a quick try, or a test).
 
     Returns:
-        ``(model, schedule, losses, recipe)``: the trained model in eval mode, its schedule, the loss of every
-        step, and the recipe as run (with ``steps`` and ``seed`` filled in).
+        ``(model, schedule, losses, recipe)``: the trained model (the class ``recipe["model"]["class"]`` names,
+        :class:`~diffusion_helpers.models.MLPDenoiser` if it names none) in eval mode, its schedule, the loss of
+        every step, and the recipe as run (with ``steps`` and ``seed`` filled in).
 
     Raises:
         ValueError, TypeError: an unknown data set, a bad seed or number of steps.
@@ -116,10 +148,10 @@ def train_recipe(
     recipe["seed"], recipe["dataset"] = seed, dataset
     schedule_args = dict(recipe["schedule"])
     schedule = make_schedule(schedule_args.pop("name"), schedule_args.pop("num_timesteps"), **schedule_args)
-    data = load_dataset(dataset, "train", n=recipe["data_size"])
+    data = load_dataset(dataset, "train", n=recipe["data_size"])  # (N, D) points or (N, C, H, W) images
     with torch.random.fork_rng(devices=[]):  # seed the initial weights without touching the global generator
         torch.manual_seed(seed)
-        model = MLPDenoiser(dim=data.shape[1], num_timesteps=len(schedule), **recipe["model"])
+        model = build_model(recipe["model"], data, len(schedule))
     generator = torch.Generator().manual_seed(seed)
     losses = train(model, data, schedule, generator=generator, device=device, progress=progress, **recipe["train"])
     return model, schedule, losses, recipe

@@ -1,6 +1,7 @@
-"""Command: train a denoiser on a 2-D data set with the package's recipe and save a checkpoint.
+"""Command: train a denoiser on a 2-D data set or the digits with the package's recipe and save a checkpoint.
 
     python -m diffusion_helpers.train swiss_roll --out runs/swiss_roll [--seed 0] [--device cpu]
+    python -m diffusion_helpers.train digits --out runs/digits
 
 The same code the notebooks run (:func:`~diffusion_helpers.recipes.train_recipe`); the checkpoint
 ``DIR/checkpoint.pt`` holds the weights, the model's configuration, the schedule and the recipe, and
@@ -23,8 +24,8 @@ from .training import CHECKPOINT_NAME, save_checkpoint
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m diffusion_helpers.train",
-        description="Train a DDPM noise predictor on a 2-D data set with the package's recommended recipe "
-        "(Ho et al. 2020, Algorithm 1) and save a checkpoint into DIR.",
+        description="Train a DDPM noise predictor on a 2-D data set or the digits with the package's recommended "
+        "recipe (Ho et al. 2020, Algorithm 1) and save a checkpoint into DIR.",
     )
     parser.add_argument("dataset", metavar="DATASET", choices=DATASET_NAMES, help=f"one of {', '.join(DATASET_NAMES)}")
     parser.add_argument("--out", metavar="DIR", required=True, help=f"folder for the checkpoint ({CHECKPOINT_NAME})")
@@ -59,12 +60,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _describe(recipe: dict, steps: int | None) -> str:
-    train, schedule = recipe["train"], recipe["schedule"]
+    train, schedule, model = recipe["train"], recipe["schedule"], recipe["model"]
     ema = f", EMA {train['ema_decay']}" if train["ema_decay"] else ""
+    if model.get("class", "MLPDenoiser") == "MLPDenoiser":
+        network = f"MLP {model['layers']}x{model['hidden']}"
+    else:
+        network = f"{model['class']} width {model['width']}"
     return (
-        f"{schedule['name']} schedule T={schedule['num_timesteps']}, MLP {recipe['model']['layers']}x"
-        f"{recipe['model']['hidden']}, {steps or train['steps']} steps of {train['batch_size']}, "
-        f"lr {train['lr']:g} ({train['lr_schedule']}){ema}"
+        f"{schedule['name']} schedule T={schedule['num_timesteps']}, {network}, {steps or train['steps']} steps of "
+        f"{train['batch_size']}, lr {train['lr']:g} ({train['lr_schedule']}){ema}"
     )
 
 

@@ -157,7 +157,15 @@ def test_conv_config_rebuilds_the_same_architecture_and_checkpoints_it(tmp_path)
     from diffusion_helpers.training import load_checkpoint, save_checkpoint
 
     model = small_conv()
-    assert model.config == {"channels": 1, "image_size": 8, "num_timesteps": 50, "width": 8, "time_dim": 8, "groups": 4}
+    assert model.config == {
+        "channels": 1,
+        "image_size": 8,
+        "num_timesteps": 50,
+        "width": 8,
+        "time_dim": 8,
+        "groups": 4,
+        "blocks": 2,
+    }
     twin = ConvDenoiser(**model.config)
     twin.load_state_dict(model.state_dict())
     x_t, t = torch.randn(4, 1, 8, 8), torch.randint(1, 51, (4,))

@@ -276,7 +276,7 @@ def test_save_bad_input(tmp_path, schedule):
 
 
 def test_recipes_cover_every_data_set_and_run(tmp_path):
-    assert set(RECIPES) == {"swiss_roll", "moons", "eight_gaussians", "checkerboard"}
+    assert set(RECIPES) == {"swiss_roll", "moons", "eight_gaussians", "checkerboard", "digits"}
     _, schedule, losses, recipe = train_recipe("moons", steps=20, progress=False, seed=3)
     assert losses.shape == (20,) and recipe["train"]["steps"] == 20 and recipe["seed"] == 3
     assert len(schedule) == RECIPES["moons"]["schedule"]["num_timesteps"]
