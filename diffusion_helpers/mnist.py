@@ -98,9 +98,11 @@ def _read_or_download(folder: Path, *, train: bool, timeout: float):  # -> torch
     try:
         return MNIST(folder, train=train, download=True)
     except (OSError, RuntimeError) as error:  # URLError and timeouts are OSErrors; torchvision raises RuntimeError
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+        reason = lines[0].rstrip(":") + (f" ({lines[-1]})" if len(lines) > 1 else "")  # what, and the last cause
         files = ", ".join(MNIST_FILES)
         raise ConnectionError(
-            f"could not download MNIST into {folder} (no internet?): {str(error).strip().splitlines()[0]}. Use "
+            f"could not download MNIST into {folder} (no internet?): {reason}. Use "
             "load_dataset('digits') instead, which ships with scikit-learn and needs no download; or copy the "
             f"four MNIST files ({files}, or their .gz) into {folder / 'MNIST' / 'raw'} and call again (set "
             f"{MNIST_FOLDER_VARIABLE} to use another folder)"

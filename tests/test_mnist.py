@@ -25,6 +25,17 @@ def write_idx(path: Path, array: torch.Tensor) -> None:
     path.write_bytes(header + array.numpy().tobytes())
 
 
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second guard: any socket connection in these tests fails the test instead of reaching the network."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        pytest.fail(f"a test of the MNIST loader tried to reach the network: {args}")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)  # every connection by name starts here
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
 @pytest.fixture
 def fake_cache(tmp_path: Path) -> Path:
     """A cache folder holding the four MNIST files, with 3 training and 2 test images of 28 x 28."""
@@ -89,6 +100,7 @@ def test_offline_says_what_happened_and_what_to_do(tmp_path: Path, no_download: 
         load_mnist("train", folder=tmp_path, timeout=7.5)
     message = str(error.value)
     assert "could not download MNIST" in message and "no internet?" in message
+    assert "downloading train-images-idx3-ubyte.gz (<urlopen error [Errno -3] Temporary failure" in message
     assert "load_dataset('digits')" in message and "scikit-learn" in message
     assert str(tmp_path / "MNIST" / "raw") in message and "train-images-idx3-ubyte" in message
     assert MNIST_FOLDER_VARIABLE in message
