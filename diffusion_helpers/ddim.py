@@ -188,6 +188,7 @@ def ddim_sample(
     eta: float = 0.0,
     spacing: str = "trailing",
     clip_x0: bool = False,
+    x_T: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float32,
@@ -213,6 +214,8 @@ def ddim_sample(
         eta: $\eta \in [0, 1]$: 0 is deterministic DDIM, 1 is DDPM-like.
         spacing: which timesteps to visit, one of :data:`SPACINGS` (see :func:`spaced_timesteps`).
         clip_x0: clamp each $\hat x_0$ to $[-1, 1]$ (for data scaled to that range, e.g. images).
+        x_T: the starting noise $x_{\tau_S}$, a tensor of ``shape`` (e.g. from :func:`ddim_invert`); drawn from
+            ``generator`` if None.
         generator: the random generator (on ``device`` or on the CPU: the numbers are then drawn on the CPU and
             moved, so a seed gives the same samples on every device).
         device: where the samples live and the model runs.
@@ -248,8 +251,12 @@ def ddim_sample(
     def randn() -> torch.Tensor:
         return torch.randn(shape, generator=generator, dtype=dtype, device=noise_device).to(device)
 
+    if x_T is not None:
+        x_T = check_float_tensor("x_T", x_T)
+        if tuple(x_T.shape) != shape:
+            raise ValueError(f"x_T must have the sampled shape {shape}, got {tuple(x_T.shape)}")
     timesteps = [0, *tau]  # tau_0 = 0: the data
-    x = randn()  # $x_{\tau_S} \sim \mathcal N(0, I)$
+    x = randn() if x_T is None else x_T.to(device, dtype)  # $x_{\tau_S} \sim \mathcal N(0, I)$
     trajectory = torch.empty((len(timesteps), *shape), dtype=dtype, device=device) if return_trajectory else None
     if trajectory is not None:
         trajectory[-1] = x

@@ -197,6 +197,9 @@ def test_inversion_round_trip_with_the_exact_model(schedule, exact):
         assert torch.equal(trajectory[0], x0) and torch.equal(trajectory[-1], noise)
         assert int(timesteps[-1]) == 1000
         back = _sample_from(exact, schedule, noise, steps)
+        torch.testing.assert_close(
+            ddim_sample(exact, schedule, x0.shape, steps=steps, x_T=noise, dtype=torch.float64), back
+        )
         errors.append(float((back - x0).abs().max()))
     assert errors == sorted(errors, reverse=True), errors
     assert errors[-1] < 0.01
@@ -272,6 +275,13 @@ def test_zero_terminal_snr_is_refused_with_a_reason():
         ddim_sample(dh.gaussian_eps_model(ztsnr), ztsnr, (4, 2), steps=10)
     # leading spacing never visits t = T, so it samples such a schedule
     assert ddim_sample(dh.gaussian_eps_model(ztsnr), ztsnr, (4, 2), steps=10, spacing="leading").isfinite().all()
+
+
+def test_starting_noise_must_fit(schedule, exact):
+    with pytest.raises(ValueError, match="x_T must have the sampled shape"):
+        ddim_sample(exact, schedule, (4, 2), x_T=torch.zeros(4, 3))
+    with pytest.raises(TypeError, match="x_T"):
+        ddim_sample(exact, schedule, (4, 2), x_T=[[0.0, 0.0]] * 4)
 
 
 def test_invert_bad_input(schedule, exact):
