@@ -17,9 +17,10 @@ Modules, in the direction imports flow (the mathematics never imports the presen
   one step
 - ``sampling``: the DDPM sampler (Algorithm 2), and the exact noise predictor of Gaussian data
 - ``ddim``: DDIM (Song et al. 2021): sampling in few steps along respaced timesteps, and inversion
-- ``data``: 2-D data sets to train on (swiss roll, moons, ...), drawn reproducibly per split
-- ``metrics``: sliced Wasserstein distance, and the same divided by its noise floor
-- ``models``: a small MLP noise predictor with a sinusoidal timestep embedding
+- ``data``: 2-D data sets to train on (swiss roll, moons, ...), drawn reproducibly per split, and the 8x8 digits
+- ``metrics``: sliced Wasserstein distance, and the same divided by its noise floor; for the digits, the same in
+  pixel space and a digit classifier's confident share
+- ``models``: small noise predictors with a sinusoidal timestep embedding: an MLP, and a conv net for images
 - ``training``: Algorithm 1 (train), checkpoints (save_checkpoint, load_checkpoint)
 - ``recipes``: the recommended training recipe per data set (train_recipe), which the commands
   ``python -m diffusion_helpers.train`` and ``python -m diffusion_helpers.sample`` run
@@ -45,8 +46,15 @@ from .data import DATASET_NAMES, held_out_sets, load_dataset
 from .ddim import SPACINGS, ddim_invert, ddim_sample, ddim_step, spaced_timesteps
 from .forward import MAX_TRAJECTORY_VALUES, at_timestep, forward_trajectory, q_mean_variance, q_sample, q_step
 from .images import example_image, image_grid, load_image, pil_to_tensor, tensor_to_pil
-from .metrics import NoiseFloorRatio, noise_floor_ratio, sliced_wasserstein
-from .models import MLPDenoiser
+from .metrics import (
+    ConfidentDigits,
+    NoiseFloorRatio,
+    confident_digits,
+    image_noise_floor_ratio,
+    noise_floor_ratio,
+    sliced_wasserstein,
+)
+from .models import ConvDenoiser, MLPDenoiser
 from .recipes import PLAIN_RECIPE, RECIPES, train_recipe
 from .reverse import (
     REVERSE_VARIANCES,
@@ -86,11 +94,14 @@ __all__ = [
     "SCHEDULE_NAMES",
     "SCHEDULE_PARAMETERS",
     "SPACINGS",
+    "ConfidentDigits",
+    "ConvDenoiser",
     "MLPDenoiser",
     "NoiseFloorRatio",
     "NoiseSchedule",
     "Parameter",
     "at_timestep",
+    "confident_digits",
     "cosine_betas",
     "ddim_invert",
     "ddim_sample",
@@ -102,6 +113,7 @@ __all__ = [
     "gaussian_eps_model",
     "held_out_sets",
     "image_grid",
+    "image_noise_floor_ratio",
     "linear_betas",
     "load_checkpoint",
     "load_dataset",
