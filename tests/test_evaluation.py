@@ -11,7 +11,7 @@ import torch
 
 import diffusion_helpers as dh
 from diffusion_helpers import toy1d
-from diffusion_helpers.evaluation import QualityPoint, steps_versus_quality
+from diffusion_helpers.evaluation import NoiseFloorScorer, QualityPoint, steps_versus_quality
 
 N = 2000
 MEAN, STD = torch.tensor([0.3, -0.2]), torch.tensor([0.4, 0.1])
@@ -93,3 +93,33 @@ def test_bad_input_is_a_clear_error(schedule, gaussian_held_out) -> None:
         steps_versus_quality(exact, None, gaussian_held_out, [5])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="model"):
         steps_versus_quality("model", schedule, gaussian_held_out, [5])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("count", [2, 5])
+def test_the_scorer_gives_noise_floor_ratio_number_for_number(gaussian_held_out, count: int) -> None:
+    directions = dh.metrics.random_directions(32, 2, generator=torch.Generator().manual_seed(1))
+    score = NoiseFloorScorer(gaussian_held_out[:count], projections=directions)
+    for seed in range(3):
+        samples = MEAN + STD * 1.2 * torch.randn(N, 2, generator=torch.Generator().manual_seed(seed))
+        assert score(samples) == dh.noise_floor_ratio(samples, gaussian_held_out[:count], projections=directions)
+    drawn = NoiseFloorScorer(gaussian_held_out, projections=16, generator=torch.Generator().manual_seed(2))
+    same = dh.noise_floor_ratio(samples, gaussian_held_out, projections=16, generator=torch.Generator().manual_seed(2))
+    assert drawn(samples) == same
+
+
+def test_the_scorer_rejects_what_noise_floor_ratio_rejects(gaussian_held_out) -> None:
+    score = NoiseFloorScorer(gaussian_held_out, projections=8)
+    with pytest.raises(ValueError, match=r"shape \(2000, 2\)"):
+        score(gaussian_held_out[0][:10])
+    with pytest.raises(ValueError, match="finite"):
+        score(torch.full((N, 2), float("nan")))
+    with pytest.raises(ValueError, match="at least 2"):
+        NoiseFloorScorer(gaussian_held_out[:1])
+    with pytest.raises(TypeError, match="list"):
+        NoiseFloorScorer(gaussian_held_out[0])
+    with pytest.raises(ValueError, match="held_out"):
+        NoiseFloorScorer([gaussian_held_out[0], gaussian_held_out[1][:10]])
+    with pytest.raises(ValueError, match="identical"):
+        NoiseFloorScorer([gaussian_held_out[0], gaussian_held_out[0]])
+    with pytest.raises(ValueError, match="p must be 1 or 2"):
+        NoiseFloorScorer(gaussian_held_out, p=3)
