@@ -32,7 +32,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
-from ._checks import check_bool, check_float, check_float_tensor, check_generator, check_int
+from ._checks import check_bool, check_device, check_float, check_float_tensor, check_generator, check_int
 from .forward import q_sample
 from .models import ConvDenoiser, MLPDenoiser
 from .schedules import NoiseSchedule
@@ -126,7 +126,7 @@ def train(
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable as callback(step, model), got {type(callback).__name__}")
     callback_every = check_int("callback_every", callback_every, minimum=1)
-    device = _check_device(device)
+    device = check_device(device)
 
     T, N = len(schedule), data.shape[0]
     model.to(device).train()
@@ -233,7 +233,7 @@ def load_checkpoint(
     where = repr(str(path))
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {where}")
-    device = _check_device(device)
+    device = check_device(device)
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a bad file raises RuntimeError, UnpicklingError, EOFError, ...
@@ -251,13 +251,6 @@ def load_checkpoint(
     except (TypeError, ValueError, RuntimeError) as error:
         raise ValueError(f"{where} is from another model (weights and configuration differ): {error}") from None
     return model.to(device).eval(), schedule, checkpoint["meta"]
-
-
-def _check_device(device: object) -> torch.device:
-    try:
-        return torch.device(device)  # type: ignore[arg-type]
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device must be a torch.device or a name such as 'cpu' or 'cuda', got {device!r}") from None
 
 
 def _check_plain(name: str, value: object) -> None:
