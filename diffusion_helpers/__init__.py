@@ -20,6 +20,7 @@ Modules, in the direction imports flow (the mathematics never imports the presen
 - ``data``: 2-D data sets to train on (swiss roll, moons, ...), drawn reproducibly per split, and the 8x8 digits
 - ``metrics``: sliced Wasserstein distance, and the same divided by its noise floor; for the digits, the same in
   pixel space and a digit classifier's confident share
+- ``evaluation``: sample quality and sampling time against the number of sampling steps (steps_versus_quality)
 - ``models``: small noise predictors with a sinusoidal timestep embedding: an MLP, and a conv net for images
 - ``training``: Algorithm 1 (train), checkpoints (save_checkpoint, load_checkpoint)
 - ``recipes``: the recommended training recipe per data set (train_recipe), which the commands
@@ -28,6 +29,8 @@ Modules, in the direction imports flow (the mathematics never imports the presen
 - ``images``: example image, loading, PIL <-> tensor in [-1, 1], image grids
 - ``plotting``: matplotlib figures the notebooks show (imported on first use)
 - ``plotting_training``: figures of training and sampling on 2-D data (imported on first use)
+- ``plotting_sampling``: figures of fast sampling: spacings, steps against quality, DDPM beside DDIM (imported on
+  first use)
 - ``plotting_images``: figures of small grey images and their sampling: grids, trajectories (imported on first use)
 - ``plotting_reverse``: figures and the reverse-step explorer of notebook 04 (imported on first use)
 - ``widgets``: ipywidgets controls: the timestep scrubber and the schedule explorer (imported on first use)
@@ -44,6 +47,7 @@ from typing import Any
 
 from .data import DATASET_NAMES, held_out_sets, load_dataset
 from .ddim import SPACINGS, ddim_invert, ddim_sample, ddim_step, spaced_timesteps
+from .evaluation import NoiseFloorScorer, QualityPoint, steps_versus_quality
 from .forward import MAX_TRAJECTORY_VALUES, at_timestep, forward_trajectory, q_mean_variance, q_sample, q_step
 from .images import example_image, image_grid, load_image, pil_to_tensor, tensor_to_pil
 from .metrics import (
@@ -98,8 +102,10 @@ __all__ = [
     "ConvDenoiser",
     "MLPDenoiser",
     "NoiseFloorRatio",
+    "NoiseFloorScorer",
     "NoiseSchedule",
     "Parameter",
+    "QualityPoint",
     "at_timestep",
     "confident_digits",
     "cosine_betas",
@@ -127,6 +133,7 @@ __all__ = [
     "plotting",
     "plotting_images",
     "plotting_reverse",
+    "plotting_sampling",
     "plotting_training",
     "predict_eps",
     "predict_x0",
@@ -140,6 +147,7 @@ __all__ = [
     "sigmoid_betas",
     "sliced_wasserstein",
     "spaced_timesteps",
+    "steps_versus_quality",
     "tensor_to_pil",
     "terminal_health",
     "timesteps_to_show",
@@ -156,6 +164,7 @@ _LAZY_SUBMODULES = (
     "plotting",
     "plotting_images",
     "plotting_reverse",
+    "plotting_sampling",
     "plotting_training",
     "widgets",
 )

@@ -135,3 +135,8 @@ def test_sampler_player_shows_every_panel_at_each_frames_timestep(runs) -> None:
         ps.sampler_player(runs, [100, 55])
     with pytest.raises(ValueError, match="40"):
         ps.sampler_player(runs, [0] * 41)
+
+
+def test_the_module_is_lazily_imported_by_the_package() -> None:
+    assert "plotting_sampling" in dh.__all__ and "plotting_sampling" in dh._LAZY_SUBMODULES
+    assert dh.plotting_sampling is ps
