@@ -31,3 +31,13 @@ INDEPENDENT: dict[str, Callable[[], Any]] = {
     # a measurement: notebook 06 asserts that eta = 0 scores clearly better than eta = 1 at 10 steps (nbval runs it)
     "06-predict-few-steps": lambda: "a",
 }
+
+
+def test_the_wrong_guesses_of_the_prediction_are_told_why(capsys) -> None:
+    from diffusion_helpers import exercises
+
+    for guess, words in {"b": "x0_hat is a blur", "c": "a clear gap"}.items():
+        exercises.check("06-predict-few-steps", guess)
+        assert not exercises.reveal("06-predict-few-steps")
+        assert words in capsys.readouterr().out
+    exercises.check("06-predict-few-steps", None)
