@@ -108,7 +108,7 @@ def plot_spacings(
             color=colour,
             ms=8,
             ls="none",
-            label=rf"{spacing} starts at t = {start}: $\sqrt{{\bar\alpha_t}}$ = {signal[start - 1]:.3f}",
+            label=rf"{spacing} starts at t = {start}: $\sqrt{{\bar\alpha_t}}$ = {signal[start - 1]:.2g}",
         )
         bottom.plot(timesteps, [i] * len(timesteps), marker=marker, color=colour, ls="none", ms=6)
         bottom.text(T * 1.02, i, f"{timesteps[0]} … {timesteps[-1]}", va="center", fontsize=10)
@@ -118,7 +118,7 @@ def plot_spacings(
     top.legend(fontsize=9, loc="lower left")
     bottom.set_yticks(range(len(visited)), list(visited))
     bottom.set_ylim(len(visited) - 0.5, -0.5)
-    bottom.set_xlim(0, T * 1.16)
+    bottom.set_xlim(-0.02 * T, T * 1.16)  # a little room left of t = 1, where leading and linspace start
     bottom.set_xlabel(f"timestep t (T = {T}); {steps} steps")
     bottom.grid(alpha=0.3, axis="x")
     if suptitle:
