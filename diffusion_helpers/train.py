@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ._cli import add_threads_option, set_threads
-from .data import DATASET_NAMES
+from .data import DATASET_NAMES, IMAGE_DATASETS
 from .recipes import PLAIN_RECIPE, RECIPES, train_recipe
 from .training import CHECKPOINT_NAME, save_checkpoint
 
@@ -36,13 +36,15 @@ def main(argv: list[str] | None = None) -> int:
         "--recipe",
         choices=("recommended", "plain"),
         default="recommended",
-        help="the package's recipe for DATASET (default), or the plain baseline to compare with",
+        help="the package's recipe for DATASET (default), or the plain baseline to compare with (2-D data sets)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_threads_option(parser)
     args = parser.parse_args(argv)
     set_threads(parser, args)
 
+    if args.recipe == "plain" and args.dataset in IMAGE_DATASETS:
+        parser.error(f"--recipe plain is the 2-D baseline (an MLP on points); drop it for {args.dataset}")
     start = time.perf_counter()
     recipe = RECIPES[args.dataset] if args.recipe == "recommended" else PLAIN_RECIPE
     print(f"training on {args.dataset} ({args.recipe} recipe): {_describe(recipe, args.steps)}", flush=True)

@@ -61,3 +61,15 @@ def test_train_command_on_digits(tmp_path, capsys):
     assert "ConvDenoiser" in out and "MLP" not in out
     model, _, meta = load_checkpoint(tmp_path / "checkpoint.pt")
     assert type(model) is ConvDenoiser and meta["recipe"]["dataset"] == "digits"
+
+
+def test_train_command_refuses_the_plain_recipe_for_digits(tmp_path, capsys):
+    old_argv = sys.argv
+    sys.argv = ["diffusion_helpers.train", "digits", "--out", str(tmp_path), "--recipe", "plain"]
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            runpy.run_module("diffusion_helpers.train", run_name="__main__")
+    finally:
+        sys.argv = old_argv
+    assert exit_.value.code == 2
+    assert "--recipe plain is the 2-D baseline (an MLP on points); drop it for digits" in capsys.readouterr().err
