@@ -26,7 +26,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._checks import check_int
+from ._checks import check_float, check_int
+from .schedules import NoiseSchedule
 
 __all__ = ["ACTIVATIONS", "ConvBlock", "ConvDenoiser", "MLPDenoiser", "SinusoidalEmbedding"]
 
@@ -70,6 +71,22 @@ class MLPDenoiser(nn.Module):
     ReLU rather than the smooth SiLU of image models: with the same recipe the swiss roll reached 1.1x the
     noise floor with ReLU and 2.5x with SiLU (raw coordinates, notebook 05).
 
+    **The correction to the best Gaussian guess** (``data_std``; the preconditioning of Karras et al. 2022, Sec. 5,
+    written for $\varepsilon$). Data $x_0 \sim \mathcal N(0, \sigma_d^2 I)$ has an exact noise predictor
+    (:func:`~diffusion_helpers.gaussian_eps_model`), $\varepsilon_G = \sqrt{1-\bar\alpha_t}\,x_t / v_t$ with
+    $v_t = \bar\alpha_t\sigma_d^2 + 1 - \bar\alpha_t = \operatorname{Var}[x_t]$. Given ``data_std`` $= \sigma_d$, the
+    layers' output $F$ only corrects it:
+
+    $$\varepsilon_\theta(x_t, t) = \varepsilon_G(x_t, t) + \sigma_d\sqrt{\bar\alpha_t / v_t}\;F(x_t, t).$$
+
+    The scale keeps the network's error from blowing up in $\hat x_0 = (x_t - \sqrt{1-\bar\alpha_t}\,
+    \varepsilon_\theta)/\sqrt{\bar\alpha_t}$ (Eq. 15): $F$ moves $\hat x_0$ by $\sigma_d\sqrt{(1-\bar\alpha_t)/v_t}\,F$,
+    at most $\sigma_d F$, at every $t$. A plain output moves it by $\sqrt{(1-\bar\alpha_t)/\bar\alpha_t}$ times its
+    error: $2 \times 10^4$ at $t = T$ of the cosine schedule, an error that deterministic DDIM carries into its
+    samples (on the swiss roll, DDIM with 50 steps scored about 1,000x the noise floor without the correction form
+    and 1.3x with it). Where the data is nearly pure noise, $\varepsilon_G$ is already almost exact, and the
+    ideal $F$ has unit variance at every $t$.
+
     Args:
         dim: ``D``, the number of coordinates of a data point (2 for the 2-D data sets).
         num_timesteps: ``T`` of the schedule it will be trained with.
@@ -78,10 +95,18 @@ class MLPDenoiser(nn.Module):
         time_dim: the size of the timestep embedding (even).
         x_frequencies: waves per coordinate (0: the network sees the raw coordinates only).
         activation: ``"relu"`` or ``"silu"``.
+        data_std: None (the layers' output is the predicted noise) or $\sigma_d > 0$, the standard deviation of the
+            (centred) training data: the layers then predict the correction to the Gaussian guess (above).
+        schedule: the schedule it will be trained with (a NoiseSchedule or its ``state_dict()``), with ``T`` =
+            ``num_timesteps``; needed with ``data_std`` (the correction form uses $\bar\alpha_t$).
 
     Attributes:
         config: the constructor's arguments, a plain dict: ``MLPDenoiser(**model.config)`` builds the same
-            architecture (checkpoints store it next to the weights).
+            architecture (checkpoints store it next to the weights; the schedule as its ``state_dict()``).
+
+    Raises:
+        ValueError, TypeError: a bad size, activation or ``data_std``; ``data_std`` without a ``schedule``, or a
+            schedule whose length is not ``num_timesteps``.
     """
 
     def __init__(
@@ -93,8 +118,20 @@ class MLPDenoiser(nn.Module):
         time_dim: int = 32,
         x_frequencies: int = 8,
         activation: str = "relu",
+        data_std: float | None = None,
+        schedule: NoiseSchedule | dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
+        if isinstance(schedule, dict):
+            schedule = NoiseSchedule.from_state_dict(schedule)
+        if schedule is not None and not isinstance(schedule, NoiseSchedule):
+            raise TypeError(f"schedule must be a NoiseSchedule or its state_dict(), got {type(schedule).__name__}")
+        if data_std is not None:
+            data_std = check_float("data_std", data_std, low=0.0)
+            if schedule is None:
+                raise ValueError("data_std needs the schedule (schedule=...): the Gaussian guess uses alpha_bar_t")
+        if schedule is not None and len(schedule) != num_timesteps:
+            raise ValueError(f"schedule has T = {len(schedule)} steps, but num_timesteps is {num_timesteps}")
         self.config: dict[str, Any] = {
             "dim": check_int("dim", dim, minimum=1),
             "num_timesteps": check_int("num_timesteps", num_timesteps, minimum=1),
@@ -103,6 +140,8 @@ class MLPDenoiser(nn.Module):
             "time_dim": check_int("time_dim", time_dim, minimum=2),
             "x_frequencies": check_int("x_frequencies", x_frequencies, minimum=0),
             "activation": activation,
+            "data_std": data_std,
+            "schedule": None if schedule is None else schedule.state_dict(),
         }
         if time_dim % 2:
             raise ValueError(f"time_dim must be even (sines and cosines come in pairs), got {time_dim}")
@@ -114,13 +153,23 @@ class MLPDenoiser(nn.Module):
         self.hidden_layers = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(layers - 1))
         self.output_layer = nn.Linear(hidden, dim)
         self.activation = ACTIVATIONS[activation]()
+        if schedule is not None:  # not in state_dict (the config holds the schedule): old checkpoints still load
+            self.register_buffer("alpha_bars", schedule.alpha_bars.float(), persistent=False)
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         h = torch.cat([x_t, self.x_embedding(x_t), self.time_embedding(t)], dim=1)  # (B, D + 2kD + time_dim)
         h = self.activation(self.input_layer(h))  # (B, hidden)
         for layer in self.hidden_layers:
             h = self.activation(layer(h))  # (B, hidden)
-        return self.output_layer(h)  # (B, D): the predicted noise
+        F = self.output_layer(h)  # (B, D)
+        sigma_d = self.config["data_std"]
+        if sigma_d is None:
+            return F  # the predicted noise
+        alpha_bar_t = self.alpha_bars[t - 1][:, None]  # (B, 1)
+        v_t = alpha_bar_t * sigma_d**2 + 1 - alpha_bar_t  # Var[x_t] for data N(0, sigma_d^2 I)
+        eps_gaussian = (1 - alpha_bar_t).sqrt() * x_t / v_t  # (B, D): the exact noise predictor of that data
+        # $\varepsilon_\theta = \varepsilon_G + \sigma_d\sqrt{\bar\alpha_t / v_t}\,F$
+        return eps_gaussian + sigma_d * (alpha_bar_t / v_t).sqrt() * F  # (B, D): the predicted noise
 
     def sample_shape(self, n: int) -> tuple[int, int]:
         """The shape of a batch of ``n`` samples from this model, ``(n, D)``: the ``shape`` a sampler takes."""

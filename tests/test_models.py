@@ -13,7 +13,8 @@ import torch.nn.functional as F
 
 from diffusion_helpers import make_schedule
 from diffusion_helpers.models import ConvBlock, ConvDenoiser, MLPDenoiser, SinusoidalEmbedding
-from diffusion_helpers.sampling import ddpm_sample
+from diffusion_helpers.reverse import predict_x0
+from diffusion_helpers.sampling import ddpm_sample, gaussian_eps_model
 
 
 def test_output_shape_and_dtype():
@@ -67,6 +68,8 @@ def test_config_rebuilds_the_same_architecture():
         "time_dim": 16,
         "x_frequencies": 8,
         "activation": "relu",
+        "data_std": None,
+        "schedule": None,
     }
     assert isinstance(MLPDenoiser(activation="silu").activation, torch.nn.SiLU)
     twin = MLPDenoiser(**model.config)
@@ -97,6 +100,80 @@ def test_fits_the_sampler_contract():
     ],
 )
 def test_bad_configuration(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        MLPDenoiser(**kwargs)
+
+
+# ---- MLPDenoiser(data_std=...): the correction to the Gaussian guess ---------------------------------------------
+
+
+def corrected_and_plain(T=50, sigma_d=0.5):
+    """An MLP in the correction form, and the plain MLP with the same weights (whose output is its F)."""
+    schedule = make_schedule("cosine", T)
+    torch.manual_seed(0)
+    model = MLPDenoiser(num_timesteps=T, hidden=16, layers=2, time_dim=8, data_std=sigma_d, schedule=schedule)
+    plain = MLPDenoiser(num_timesteps=T, hidden=16, layers=2, time_dim=8)
+    plain.load_state_dict(model.state_dict())  # the same parameters: the schedule is not in the state
+    return model, plain, schedule
+
+
+def test_correction_form_with_zero_output_is_the_exact_gaussian_predictor():
+    model, _, schedule = corrected_and_plain()
+    torch.nn.init.zeros_(model.output_layer.weight)
+    torch.nn.init.zeros_(model.output_layer.bias)
+    x_t, t = 3 * torch.randn(200, 2, generator=torch.Generator().manual_seed(1)), torch.arange(1, 201) % 50 + 1
+    expected = gaussian_eps_model(schedule, 0.0, 0.5)(x_t.double(), t)  # the reference, in float64
+    assert torch.allclose(model(x_t, t).double(), expected, atol=1e-5)
+
+
+def test_correction_form_adds_the_scaled_network_output_and_bounds_its_effect_on_x0():
+    model, plain, schedule = corrected_and_plain()
+    x_t, t = torch.randn(500, 2, generator=torch.Generator().manual_seed(2)), torch.arange(500) % 50 + 1
+    alpha_bar_t = schedule.alpha_bars[t - 1][:, None]  # float64, independent of the model's buffer
+    v_t = alpha_bar_t * 0.25 + 1 - alpha_bar_t
+    eps_gaussian = gaussian_eps_model(schedule, 0.0, 0.5)(x_t.double(), t)
+    with torch.no_grad():
+        correction, eps = plain(x_t, t).double(), model(x_t, t).double()  # F, and the model's eps
+    assert torch.allclose(eps, eps_gaussian + 0.5 * (alpha_bar_t / v_t).sqrt() * correction, atol=1e-5)
+    # Eq. 15: F moves x0-hat by at most sigma_d |F|, even at t = T where sqrt(alpha_bar_T) is tiny
+    x0_hat = predict_x0(x_t.double(), t, eps, schedule)
+    x0_gaussian = predict_x0(x_t.double(), t, eps_gaussian, schedule)
+    assert ((x0_hat - x0_gaussian).abs() <= 0.5 * correction.abs() + 1e-4).all()
+    assert schedule.alpha_bar(50) < 1e-6  # (the cosine schedule's last step: a plain output's error x 1000+)
+
+
+def test_correction_form_rebuilds_from_its_config_and_checkpoints(tmp_path):
+    from diffusion_helpers.training import load_checkpoint, save_checkpoint
+
+    model, _, schedule = corrected_and_plain()
+    assert model.config["data_std"] == 0.5 and model.config["schedule"]["name"] == "cosine"
+    assert set(model.state_dict()) == set(MLPDenoiser(num_timesteps=50, hidden=16, layers=2, time_dim=8).state_dict())
+    twin = MLPDenoiser(**model.config)  # the schedule comes back from its state_dict()
+    twin.load_state_dict(model.state_dict())
+    x_t, t = torch.randn(5, 2), torch.tensor([1, 10, 25, 49, 50])
+    assert torch.equal(model(x_t, t), twin(x_t, t))
+    loaded, loaded_schedule, _ = load_checkpoint(save_checkpoint(tmp_path / "c.pt", model, schedule))
+    assert torch.equal(loaded(x_t, t), model(x_t, t)) and loaded_schedule == schedule
+
+
+def test_a_config_without_the_correction_keys_still_builds_the_plain_mlp():
+    old_config = {"dim": 2, "num_timesteps": 100, "hidden": 32, "layers": 2, "time_dim": 16, "x_frequencies": 8,
+                  "activation": "relu"}  # a checkpoint saved before data_std existed
+    model = MLPDenoiser(**old_config)
+    assert model.config["data_std"] is None and not hasattr(model, "alpha_bars")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"data_std": 0.5}, ValueError, "data_std needs the schedule"),
+        ({"data_std": 0.0, "schedule": make_schedule("cosine", 1000)}, ValueError, "data_std must be"),
+        ({"data_std": "0.5", "schedule": make_schedule("cosine", 1000)}, TypeError, "data_std must be a real number"),
+        ({"data_std": 0.5, "schedule": make_schedule("cosine", 100)}, ValueError, "schedule has T = 100 steps"),
+        ({"data_std": 0.5, "schedule": "cosine"}, TypeError, "schedule must be a NoiseSchedule"),
+    ],
+)
+def test_bad_correction_configuration(kwargs, error, match):
     with pytest.raises(error, match=match):
         MLPDenoiser(**kwargs)
 
