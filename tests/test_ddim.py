@@ -289,3 +289,20 @@ def test_invert_bad_input(schedule, exact):
         ddim_invert(exact, schedule, [[0.0, 1.0]])
     with pytest.raises(ValueError, match="steps"):
         ddim_invert(exact, schedule, torch.zeros(2, 2), steps=0)
+
+
+def test_step_draws_its_noise_from_the_generator(schedule):
+    x_t, eps = torch.randn(2, 8, 2, generator=seeded(13))
+    a = ddim_step(x_t, 500, 400, eps, schedule, eta=0.5, generator=seeded(14))
+    b = ddim_step(x_t, 500, 400, eps, schedule, eta=0.5, noise=torch.randn(8, 2, generator=seeded(14)))
+    assert torch.equal(a, b)
+    assert not torch.equal(a, ddim_step(x_t, 500, 400, eps, schedule, eta=0.5, generator=seeded(15)))
+
+
+@pytest.mark.parametrize("function", [ddim_sample, ddim_invert])
+def test_model_and_schedule_are_checked(schedule, exact, function):
+    third = (4, 2) if function is ddim_sample else torch.zeros(4, 2)
+    with pytest.raises(TypeError, match="model must be callable"):
+        function("not a model", schedule, third)
+    with pytest.raises(TypeError, match="schedule must be a NoiseSchedule"):
+        function(exact, "linear", third)
