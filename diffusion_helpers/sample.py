@@ -6,7 +6,8 @@ r"""Command: draw samples from a checkpoint saved by ``python -m diffusion_helpe
 Two samplers: ``ddpm`` (Ho et al. 2020, Algorithm 2: all ``T`` steps; ``--variance`` picks
 $\sigma_t^2$) and ``ddim`` (Song et al. 2021, Eq. 12: ``--steps`` of the ``T`` timesteps, chosen by
 ``--spacing``; ``--eta`` 0 is deterministic, 1 adds DDPM-like noise). ``--clip-x0`` clamps each step's
-predicted $x_0$ to $[-1, 1]$ (for image data, which lives there).
+predicted $x_0$ to $[-1, 1]$ (for image data, which lives there) and ``--no-clip-x0`` does not; without either,
+the checkpoint's recipe decides (the digits recipe clips).
 
 The output follows ``--out``'s suffix: ``.pt`` writes one tensor of the model's sample shape ``(N, D)`` or
 ``(N, C, H, W)`` with ``torch.save`` (read it back with ``torch.load("samples.pt")``); ``.png`` writes image
@@ -57,20 +58,22 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     if out.suffix.lower() == ".png" and len(shape) != 4:
         parser.error(f"--out {out}: {shape[1]}-D samples cannot be written as a picture; use .pt")
+    recipe = meta.get("recipe", {})
+    clip_x0 = recipe.get("clip_x0", False) if args.clip_x0 is None else args.clip_x0
     T = len(schedule)
     if args.sampler == "ddim" and args.steps > T:
         parser.error(f"--steps must be at most T = {T}, the checkpoint's number of timesteps; got {args.steps}")
     generator = torch.Generator().manual_seed(args.seed)
     try:
         if args.sampler == "ddpm":
-            variance = args.variance or meta.get("recipe", {}).get("variance", "beta")
+            variance = args.variance or recipe.get("variance", "beta")
             description = f"ddpm, sigma_t^2 = {variance}, T = {T}"
             samples = ddpm_sample(
                 model,
                 schedule,
                 shape,
                 variance=variance,
-                clip_x0=args.clip_x0,
+                clip_x0=clip_x0,
                 generator=generator,
                 device=args.device,
                 progress=not args.quiet,
@@ -84,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                 steps=args.steps,
                 eta=args.eta,
                 spacing=args.spacing,
-                clip_x0=args.clip_x0,
+                clip_x0=clip_x0,
                 generator=generator,
                 device=args.device,
                 progress=not args.quiet,
@@ -97,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         torch.save(samples.cpu(), out)
     seconds = time.perf_counter() - start
-    clipped = ", x_0 clipped" if args.clip_x0 else ""
+    clipped = ", x_0 clipped" if clip_x0 else ""
     print(f"{args.n} samples ({description}{clipped}) in {seconds:.1f} s: {out}")
     return 0
 
@@ -156,7 +159,10 @@ def _parser() -> argparse.ArgumentParser:
         help=f"ddim only: which timesteps the steps visit (default {DDIM_DEFAULTS['spacing']})",
     )
     parser.add_argument(
-        "--clip-x0", action="store_true", help="clamp each step's predicted x_0 to [-1, 1] (image data lives there)"
+        "--clip-x0",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="clamp each step's predicted x_0 to [-1, 1], where image data lives (default: the recipe's)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampler's noise (default 0)")
     parser.add_argument("--device", default="cpu", help="where to sample: cpu (default), cuda, mps, ...")

@@ -167,6 +167,21 @@ def test_ddim_defaults_and_clip_x0(points_run, tmp_path, capsys):
     assert torch.equal(torch.load(out, weights_only=True), expected)
 
 
+def test_clip_x0_defaults_to_the_recipe(points_run, tmp_path, capsys):
+    model, schedule, _ = load_checkpoint(points_run / "checkpoint.pt")
+    recipe = {"variance": "beta", "clip_x0": True}  # as the digits recipe
+    dh.save_checkpoint(tmp_path / "run" / "checkpoint.pt", model, schedule, recipe=recipe)
+    args = ["--n", "6", "--sampler", "ddim", "--steps", "8", "--quiet"]
+    assert run_command("sample", str(tmp_path / "run"), *args, "--out", str(tmp_path / "recipe.pt")) == 0
+    assert "x_0 clipped" in capsys.readouterr().out
+    assert run_command("sample", str(tmp_path / "run"), *args, "--no-clip-x0", "--out", str(tmp_path / "no.pt")) == 0
+    assert "x_0 clipped" not in capsys.readouterr().out
+    for clip_x0, name in ((True, "recipe.pt"), (False, "no.pt")):
+        generator = torch.Generator().manual_seed(0)
+        expected = dh.ddim_sample(model, schedule, (6, 2), steps=8, clip_x0=clip_x0, generator=generator)
+        assert torch.equal(torch.load(tmp_path / name, weights_only=True), expected)
+
+
 def test_ddpm_clip_x0(points_run, tmp_path):
     out = tmp_path / "ddpm.pt"
     args = ["--n", "5", "--clip-x0", "--seed", "4", "--quiet"]
