@@ -166,6 +166,7 @@ def plot_image_samples(
         figsize=(size * len(batches), size + (0.45 * size if histograms else 0) + (0.5 if suptitle else 0.3)),
         layout="constrained",
     )
+    figure.get_layout_engine().set(wspace=0.06)  # a visible gap between neighbouring grids
     axes = figure.subplots(rows, len(batches), squeeze=False, height_ratios=[1.0, 0.45][:rows])
     for column, (label, batch) in enumerate(batches.items()):
         shown = batch[:max_images]
