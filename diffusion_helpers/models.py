@@ -177,17 +177,17 @@ class MLPDenoiser(nn.Module):
 
 
 class ConvDenoiser(nn.Module):
-    r"""$\varepsilon_\theta(x_t, t)$ for small images: a two-level U-Net with the timestep added in every block.
+    r"""$\varepsilon_\theta(x_t, t)$ for small images: a two-level U-Net whose every block hears the timestep.
 
     ::
 
         x_t (B, C, H, W) -> conv -> Blocks --skip-----------------------------> concat -> Blocks -> conv -> eps
                                           \-> down (H/2) -> Blocks -> up (H) /
 
-    Each :class:`ConvBlock` is GroupNorm -> SiLU -> 3x3 conv, plus the timestep's embedding (projected to its
-    channels), then GroupNorm -> SiLU -> 3x3 conv, plus a residual connection (Ho et al. 2020, Appendix B, at
-    a size a CPU trains in a minute). The timestep embedding is Ho et al.'s sines and cosines of $1000\,t/T$,
-    passed through a two-layer MLP.
+    Each :class:`ConvBlock` is GroupNorm -> SiLU -> 3x3 conv, then GroupNorm scaled and shifted per channel by
+    the timestep -> SiLU -> 3x3 conv, plus a residual connection (Ho et al. 2020, Appendix B, with the scale and
+    shift of Dhariwal & Nichol 2021, at a size a CPU trains in a minute). The timestep embedding is Ho et al.'s
+    sines and cosines of $1000\,t/T$, passed through a two-layer MLP.
 
     Args:
         channels: ``C``, the image channels (1 for grey digits).
@@ -279,7 +279,12 @@ class ConvDenoiser(nn.Module):
 
 
 class ConvBlock(nn.Module):
-    r"""A residual block that hears the timestep: ``x + conv(act(norm(conv(act(norm(x))) + proj(emb))))``.
+    r"""A residual block that hears the timestep: ``x + conv(act(norm(conv(act(norm(x)))) * (1 + scale) + shift))``.
+
+    ``scale`` and ``shift`` are a linear function of the timestep's embedding, one pair per channel (adaptive
+    group normalisation, Dhariwal & Nichol 2021): the timestep sets how strongly each feature speaks, not only
+    its offset. On the digits it raised the share of confidently classified samples from about 0.50 to 0.58 of
+    the real rate at the same training cost (see :mod:`~diffusion_helpers.recipes`).
 
     Args:
         in_channels, out_channels: the feature channels in and out (a 1x1 conv matches them on the residual path).
@@ -293,7 +298,7 @@ class ConvBlock(nn.Module):
         super().__init__()
         self.norm1 = nn.GroupNorm(groups, in_channels)
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        self.time_projection = nn.Linear(time_dim, out_channels)
+        self.time_projection = nn.Linear(time_dim, 2 * out_channels)  # a scale and a shift per channel
         self.norm2 = nn.GroupNorm(groups, out_channels)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
         self.activation = nn.SiLU()
@@ -301,6 +306,7 @@ class ConvBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         h = self.conv1(self.activation(self.norm1(x)))  # (B, out, H, W)
-        h = h + self.time_projection(self.activation(emb))[:, :, None, None]  # the timestep, the same at every pixel
-        h = self.conv2(self.activation(self.norm2(h)))  # (B, out, H, W)
+        scale, shift = self.time_projection(self.activation(emb))[:, :, None, None].chunk(2, dim=1)  # (B, out, 1, 1)
+        h = self.norm2(h) * (1 + scale) + shift  # the timestep, the same at every pixel
+        h = self.conv2(self.activation(h))  # (B, out, H, W)
         return self.skip(x) + h

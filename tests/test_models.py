@@ -209,14 +209,15 @@ def test_conv_uses_t_and_every_pixel():
 
 
 def test_conv_block_matches_its_formula():
-    """x + conv2(silu(gn2(conv1(silu(gn1(x))) + W silu(emb) + b))), written with torch.nn.functional."""
+    """x + conv2(silu(gn2(conv1(silu(gn1(x)))) (1 + scale) + shift)), (scale, shift) = W silu(emb) + b, in F."""
     torch.manual_seed(1)
     block = ConvBlock(4, 8, time_dim=6, groups=2)
     x, emb = torch.randn(3, 4, 5, 5), torch.randn(3, 6)
     h = F.silu(F.group_norm(x, 2, block.norm1.weight, block.norm1.bias))
     h = F.conv2d(h, block.conv1.weight, block.conv1.bias, padding=1)
-    h = h + (F.silu(emb) @ block.time_projection.weight.T + block.time_projection.bias)[:, :, None, None]
-    h = F.silu(F.group_norm(h, 2, block.norm2.weight, block.norm2.bias))
+    projected = F.silu(emb) @ block.time_projection.weight.T + block.time_projection.bias  # (3, 16)
+    scale, shift = projected[:, :8, None, None], projected[:, 8:, None, None]
+    h = F.silu(F.group_norm(h, 2, block.norm2.weight, block.norm2.bias) * (1 + scale) + shift)
     h = F.conv2d(h, block.conv2.weight, block.conv2.bias, padding=1)
     expected = F.conv2d(x, block.skip.weight, block.skip.bias) + h
     torch.testing.assert_close(block(x, emb), expected)
