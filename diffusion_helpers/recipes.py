@@ -93,11 +93,12 @@ time ran up to twice the CPU time. In order of effect:
 The recipe (width 16, 4,000 steps of 64, about 75 s of CPU): 1.21 / 0.58 and 1.16 / 0.58 for two training seeds;
 ``benchmarks/bench_digits.py``, training with the command: 1.20 / 0.56 (two sample seeds) after 74 s of CPU, which
 took 121 s of wall time at load 4-5 (88 s at load 3-4 before the scale and shift; the target is 2 minutes on this
-machine, which has two cores: with nothing else running, wall time is CPU time plus a few seconds). For comparison, issue 7's plain settings on the width-32 network
-(linear schedule, 1,000 steps of 128 at a constant 1e-3, no EMA, 64 s): 1.75 / 0.39 unclipped, 1.43 / 0.40
-clipped. The noise-floor target is met; the classifier target is not: samples are confidently read as digits a little
-more than half as often as real digits (all ten digits appear). What the samples lack is shape, not cleanliness: setting their
-near-black pixels to black, or rounding them to the data's 17 grey levels, changes nothing.
+machine, which has two cores: with nothing else running, wall time is CPU time plus a few seconds). For
+comparison, issue 7's plain settings on the width-32 network (linear schedule, 1,000 steps of 128 at a constant
+1e-3, no EMA, 64 s): 1.75 / 0.39 unclipped, 1.43 / 0.40 clipped. The noise-floor target is met; the classifier
+target is not: samples are confidently read as digits a little more than half as often as real digits (all ten
+digits appear). What the samples lack is shape, not cleanliness: setting their near-black pixels to black, or
+rounding them to the data's 17 grey levels, changes nothing.
 """
 
 from __future__ import annotations
