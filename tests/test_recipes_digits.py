@@ -33,7 +33,8 @@ def test_build_model_bad_input():
         build_model({"class": "ConvDenoiser"}, torch.zeros(4, 2), 100)
     with pytest.raises(ValueError, match=r"a MLPDenoiser trains on \(N, D\) points.*\(4, 1, 8, 8\)"):
         build_model({"class": "MLPDenoiser"}, torch.zeros(4, 1, 8, 8), 100)
-    with pytest.raises(ValueError, match="unknown model class 'UNet' in the recipe; valid classes are: MLPDenoiser, ConvDenoiser"):
+    unknown = "unknown model class 'UNet' in the recipe; valid classes are: MLPDenoiser, ConvDenoiser"
+    with pytest.raises(ValueError, match=unknown):
         build_model({"class": "UNet"}, torch.zeros(4, 1, 8, 8), 100)
 
 
