@@ -8,8 +8,8 @@ and the reverse variance $\sigma_t^2$ to sample with. :func:`train_recipe` runs 
 :func:`~diffusion_helpers.metrics.noise_floor_ratio` (10,000 samples, averaged over two to three sample sets;
 1.0 is the floor, and one set of samples of the data itself scores 1.0 give or take 0.15). The plain recipe
 (linear schedule, raw coordinates, 10,000 steps at a constant learning rate) scores 3.1 after 27 s of
-training; the recommended one 0.99 after 10 s of CPU time (``benchmarks/bench_training.py``; 13 s since the
-network learns a correction, item 6). In order of effect:
+training; the recommended one 0.97 after 16 s of CPU time, start-up included (``benchmarks/bench_training.py``;
+0.99 after 10 s before the network learned a correction and trained longer, item 6). In order of effect:
 
 1. *Where the training steps land.* Uniform $t$ spends a training step at every noise level alike, but the
    roll's shape is decided only while the noise, relative to the signal, lies between the roll's thickness
