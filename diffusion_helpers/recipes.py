@@ -129,8 +129,14 @@ swiss roll."""
 
 _RECOMMENDED: dict[str, Any] = {
     "schedule": {"name": "cosine", "num_timesteps": 1000},
-    "model": {"hidden": 96, "layers": 3, "time_dim": 32, "x_frequencies": 8, "activation": "relu",
-              "data_std": DATA_STD},  # the layers learn the correction to the Gaussian guess (item 6)
+    "model": {
+        "hidden": 96,
+        "layers": 3,
+        "time_dim": 32,
+        "x_frequencies": 8,
+        "activation": "relu",
+        "data_std": DATA_STD,
+    },  # the layers learn the correction to the Gaussian guess (item 6)
     "train": {"steps": 3000, "batch_size": 512, "lr": 5e-3, "lr_schedule": "cosine", "ema_decay": 0.998},
     "data_size": 100_000,
     "variance": "beta",

@@ -157,8 +157,15 @@ def test_correction_form_rebuilds_from_its_config_and_checkpoints(tmp_path):
 
 
 def test_a_config_without_the_correction_keys_still_builds_the_plain_mlp():
-    old_config = {"dim": 2, "num_timesteps": 100, "hidden": 32, "layers": 2, "time_dim": 16, "x_frequencies": 8,
-                  "activation": "relu"}  # a checkpoint saved before data_std existed
+    old_config = {
+        "dim": 2,
+        "num_timesteps": 100,
+        "hidden": 32,
+        "layers": 2,
+        "time_dim": 16,
+        "x_frequencies": 8,
+        "activation": "relu",
+    }  # a checkpoint saved before data_std existed
     model = MLPDenoiser(**old_config)
     assert model.config["data_std"] is None and not hasattr(model, "alpha_bars")
 
