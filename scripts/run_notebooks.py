@@ -35,8 +35,32 @@ def run(path: Path) -> float:
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start
+    merge_streams(notebook)
     nbformat.write(notebook, path)
     return elapsed
+
+
+def merge_streams(notebook: nbformat.NotebookNode) -> None:
+    """Join consecutive stdout (or stderr) chunks of a cell into one output, as a reader's Jupyter shows them.
+
+    How a cell's prints are split into chunks depends on timing (a slow loop flushes each line apart), so without
+    this a re-run on a busy machine rewrites unchanged outputs. nbval joins them too before it compares.
+    """
+    for cell in notebook.cells:
+        merged: list = []
+        for output in cell.get("outputs", []):
+            previous = merged[-1] if merged else None
+            if (
+                output.output_type == "stream"
+                and previous is not None
+                and previous.output_type == "stream"
+                and (previous.name == output.name)
+            ):
+                previous.text += output.text
+            else:
+                merged.append(output)
+        if "outputs" in cell:
+            cell.outputs = merged
 
 
 def main(paths: list[str]) -> int:
