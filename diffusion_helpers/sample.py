@@ -37,6 +37,9 @@ SUFFIXES = (".pt", ".png")
 DDIM_DEFAULTS = {"steps": 50, "eta": 0.0, "spacing": "trailing"}
 """The ``ddim`` sampler's options when not given (``--steps``, ``--eta``, ``--spacing``)."""
 MIN_TILE_PIXELS = 32
+
+MAX_GRID_IMAGES = 1024
+"""The most samples one ``.png`` grid holds (32 x 32 tiles of at least 32 pixels: about 1,100 pixels a side)."""
 """A ``.png`` enlarges each image by a whole factor until it is at least this many pixels wide (8x8 digits: x4)."""
 
 
@@ -188,6 +191,11 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         parser.error(
             f"--out {args.out}: unknown file type {suffix or '(no suffix)'!r}; end it in .pt (a tensor) or .png "
             "(a picture grid, for image data)"
+        )
+    if suffix == ".png" and args.n > MAX_GRID_IMAGES:
+        parser.error(
+            f"--n {args.n} is too many for one picture grid (at most {MAX_GRID_IMAGES}); draw fewer, or write a "
+            "tensor with --out FILE.pt"
         )
     if args.sampler == "ddpm":
         for option in ("steps", "eta", "spacing"):

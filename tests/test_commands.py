@@ -236,6 +236,7 @@ def test_help_lists_the_samplers_and_their_options(capsys):
         (["--sampler", "ddim", "--spacing", "even"], "invalid choice: 'even'"),
         (["--sampler", "dpm"], "invalid choice: 'dpm'"),
         (["--out", "{tmp}/s.png"], "2-D samples cannot be written as a picture; use .pt"),
+        (["--n", "1025", "--out", "{tmp}/s.png"], "too many for one picture grid (at most 1024)"),
     ],
 )
 def test_usage_errors_name_the_option_and_what_to_do(points_run, tmp_path, capsys, args, message):
