@@ -22,6 +22,8 @@ Modules, in the direction imports flow (the mathematics never imports the presen
   pixel space and a digit classifier's confident share
 - ``evaluation``: sample quality and sampling time against the number of sampling steps (steps_versus_quality)
 - ``models``: small noise predictors with a sinusoidal timestep embedding: an MLP, and a conv net for images
+  (optionally hearing a class label)
+- ``guidance``: classifier-free guidance (Ho & Salimans 2022) for a class-conditional model
 - ``training``: Algorithm 1 (train), checkpoints (save_checkpoint, load_checkpoint)
 - ``recipes``: the recommended training recipe per data set (train_recipe), which the commands
   ``python -m diffusion_helpers.train`` and ``python -m diffusion_helpers.sample`` run
@@ -49,6 +51,7 @@ from .data import DATASET_NAMES, held_out_sets, load_dataset
 from .ddim import SPACINGS, ddim_invert, ddim_sample, ddim_step, spaced_timesteps
 from .evaluation import NoiseFloorScorer, QualityPoint, steps_versus_quality
 from .forward import MAX_TRAJECTORY_VALUES, at_timestep, forward_trajectory, q_mean_variance, q_sample, q_step
+from .guidance import classifier_free_guidance, random_labels
 from .images import example_image, image_grid, load_image, pil_to_tensor, tensor_to_pil
 from .metrics import (
     ConfidentDigits,
@@ -108,6 +111,7 @@ __all__ = [
     "QualityPoint",
     "at_timestep",
     "confident_digits",
+    "classifier_free_guidance",
     "cosine_betas",
     "ddim_invert",
     "ddim_sample",
@@ -142,6 +146,7 @@ __all__ = [
     "q_sample",
     "q_step",
     "quadratic_betas",
+    "random_labels",
     "rescale_zero_terminal_snr",
     "save_checkpoint",
     "sigmoid_betas",

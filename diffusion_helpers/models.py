@@ -29,10 +29,13 @@ from torch import nn
 from ._checks import check_float, check_int
 from .schedules import NoiseSchedule
 
-__all__ = ["ACTIVATIONS", "ConvBlock", "ConvDenoiser", "MLPDenoiser", "SinusoidalEmbedding"]
+__all__ = ["ACTIVATIONS", "NO_LABEL", "ConvBlock", "ConvDenoiser", "MLPDenoiser", "SinusoidalEmbedding"]
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "silu": nn.SiLU}
 """The activations :class:`MLPDenoiser` offers, by name."""
+
+NO_LABEL = -1
+r"""The label that means "no label", $\varnothing$, in a batch of labels for a class-conditional model."""
 
 
 class SinusoidalEmbedding(nn.Module):
@@ -197,6 +200,13 @@ class ConvDenoiser(nn.Module):
         time_dim: the size of the timestep embedding (even).
         groups: GroupNorm's groups (must divide ``width``).
         blocks: residual blocks per level (on the way down, in the middle, on the way up).
+        num_classes: None for an unconditional model; ``K`` for a model that also hears a class label
+            $c \in \{0, \dots, K-1\}$ (the digit), as ``model(x_t, t, labels)``. Its embedding is added to the
+            timestep's, and one more learnt embedding stands for "no label", $\varnothing$: ``labels=None``, or a
+            label of :data:`NO_LABEL` (-1) in the batch. Trained with labels dropped now and then
+            (:func:`~diffusion_helpers.train`'s ``label_dropout``), one network predicts both
+            $\varepsilon_\theta(x_t, t, c)$ and $\varepsilon_\theta(x_t, t, \varnothing)$, which classifier-free
+            guidance combines (:func:`~diffusion_helpers.classifier_free_guidance`, Ho & Salimans 2022).
 
     Attributes:
         config: the constructor's arguments, a plain dict: ``ConvDenoiser(**model.config)`` builds the same
@@ -204,7 +214,8 @@ class ConvDenoiser(nn.Module):
 
     Raises:
         ValueError: at construction, a bad size or width; when called, an ``x_t`` that is not ``(B, C, H, W)``
-            with the configured channels and size (an image model asked for 2-D points says so).
+            with the configured channels and size (an image model asked for 2-D points says so), labels given to
+            an unconditional model, or labels that are not one per image in ``[0, K)`` or -1.
     """
 
     def __init__(
@@ -216,6 +227,7 @@ class ConvDenoiser(nn.Module):
         time_dim: int = 64,
         groups: int = 8,
         blocks: int = 2,
+        num_classes: int | None = None,
     ) -> None:
         super().__init__()
         self.config: dict[str, Any] = {
@@ -226,6 +238,7 @@ class ConvDenoiser(nn.Module):
             "time_dim": check_int("time_dim", time_dim, minimum=2),
             "groups": check_int("groups", groups, minimum=1),
             "blocks": check_int("blocks", blocks, minimum=1),
+            "num_classes": None if num_classes is None else check_int("num_classes", num_classes, minimum=1),
         }
         if image_size % 2:
             raise ValueError(f"image_size must be even (the middle of the U-Net runs at half size), got {image_size}")
@@ -239,6 +252,8 @@ class ConvDenoiser(nn.Module):
             nn.SiLU(),
             nn.Linear(time_dim, time_dim),
         )
+        if num_classes is not None:  # one vector per class, and the last one for "no label"
+            self.label_embedding = nn.Embedding(num_classes + 1, time_dim)
         w = width
         self.input_conv = nn.Conv2d(channels, w, 3, padding=1)
         self.down = nn.ModuleList([ConvBlock(w, w, time_dim, groups) for _ in range(blocks)])
@@ -248,9 +263,13 @@ class ConvDenoiser(nn.Module):
         self.up = nn.ModuleList([ConvBlock(2 * w if i == 0 else w, w, time_dim, groups) for i in range(blocks)])
         self.output = nn.Sequential(nn.GroupNorm(groups, w), nn.SiLU(), nn.Conv2d(w, channels, 3, padding=1))
 
-    def forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         self._check_input(x_t)
         emb = self.time_embedding(t)  # (B, time_dim)
+        if self.config["num_classes"] is not None:
+            emb = emb + self.label_embedding(self._label_indices(labels, x_t))  # the label speaks with the time
+        elif labels is not None:
+            raise ValueError("labels were given, but this ConvDenoiser is unconditional (built with num_classes=None)")
         h = self.input_conv(x_t)  # (B, w, H, W)
         for block in self.down:
             h = block(h, emb)  # (B, w, H, W)
@@ -267,6 +286,23 @@ class ConvDenoiser(nn.Module):
         """The shape of a batch of ``n`` samples from this model, ``(n, C, H, W)``: the ``shape`` a sampler takes."""
         size = self.config["image_size"]
         return (check_int("n", n, minimum=1), self.config["channels"], size, size)
+
+    def _label_indices(self, labels: torch.Tensor | None, x_t: torch.Tensor) -> torch.Tensor:
+        """Row of ``label_embedding`` per image: the label, or ``K`` for "no label" (None or :data:`NO_LABEL`)."""
+        K, B = self.config["num_classes"], x_t.shape[0]
+        if labels is None:
+            return torch.full((B,), K, dtype=torch.int64, device=x_t.device)
+        if not isinstance(labels, torch.Tensor) or labels.dtype != torch.int64:
+            got = f"a {labels.dtype} tensor" if isinstance(labels, torch.Tensor) else type(labels).__name__
+            raise TypeError(f"labels must be an int64 tensor of shape ({B},), got {got}")
+        if labels.shape != (B,) or not bool(((labels >= NO_LABEL) & (labels < K)).all()):
+            raise ValueError(
+                f"labels must hold one class in [0, {K}) or {NO_LABEL} (no label) per image, shape ({B},); got "
+                f"shape {tuple(labels.shape)} with values in [{int(labels.min())}, {int(labels.max())}]"
+                if labels.numel()
+                else f"labels must hold one class per image, shape ({B},), got an empty tensor"
+            )
+        return torch.where(labels == NO_LABEL, K, labels)
 
     def _check_input(self, x_t: torch.Tensor) -> None:
         expected = self.sample_shape(1)[1:]  # (C, H, W)

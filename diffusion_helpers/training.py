@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from ._checks import check_bool, check_device, check_float, check_float_tensor, check_generator, check_int
 from .forward import q_sample
-from .models import ConvDenoiser, MLPDenoiser
+from .models import NO_LABEL, ConvDenoiser, MLPDenoiser
 from .schedules import NoiseSchedule
 
 __all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_NAME", "LR_SCHEDULES", "load_checkpoint", "save_checkpoint", "train"]
@@ -67,6 +67,8 @@ def train(
     ema_decay: float | None = None,
     callback: Callable[[int, nn.Module], None] | None = None,
     callback_every: int = 1000,
+    labels: torch.Tensor | None = None,
+    label_dropout: float = 0.1,
 ) -> torch.Tensor:
     r"""Train ``model`` to predict the noise, Algorithm 1 of Ho et al. 2020, with Adam (in place).
 
@@ -93,6 +95,12 @@ def train(
         callback: called as ``callback(step, model)`` every ``callback_every`` steps and after the last one
             (with the averaged weights when ``ema_decay`` is set), e.g. to measure sample quality during training.
         callback_every: steps between two callbacks.
+        labels: ``(N,)`` int64 classes of ``data``, for a class-conditional model (``model(x_t, t, labels)``, e.g.
+            ``ConvDenoiser(num_classes=10)``); None trains an unconditional one. Each step then feeds the batch's
+            labels, each replaced by "no label" (:data:`~diffusion_helpers.models.NO_LABEL`) with probability
+            ``label_dropout``, so that the network also learns $\varepsilon_\theta(x_t, t, \varnothing)$ for
+            classifier-free guidance (Ho & Salimans 2022, Algorithm 1).
+        label_dropout: $p_\text{uncond}$, in [0, 1) (used only with ``labels``).
 
     Returns:
         The loss of every step, a float32 tensor of shape ``(steps,)``.
@@ -100,7 +108,8 @@ def train(
     Raises:
         TypeError: a ``model`` that is not an ``nn.Module``, non-floating ``data``, wrong argument types.
         ValueError: empty or non-finite ``data``; ``steps``, ``batch_size`` or ``callback_every`` < 1;
-            ``lr`` <= 0; an unknown ``lr_schedule``; ``ema_decay`` outside (0, 1).
+            ``lr`` <= 0; an unknown ``lr_schedule``; ``ema_decay`` outside (0, 1); ``labels`` not one int64 class
+            (>= 0) per data point; ``label_dropout`` outside [0, 1).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module (e.g. MLPDenoiser), got {type(model).__name__}")
@@ -127,6 +136,17 @@ def train(
         raise TypeError(f"callback must be callable as callback(step, model), got {type(callback).__name__}")
     callback_every = check_int("callback_every", callback_every, minimum=1)
     device = check_device(device)
+    if labels is not None:
+        if not isinstance(labels, torch.Tensor) or labels.dtype != torch.int64:
+            got = f"a {labels.dtype} tensor" if isinstance(labels, torch.Tensor) else type(labels).__name__
+            raise TypeError(f"labels must be an int64 tensor of shape (N,), one class per data point, got {got}")
+        if labels.shape != data.shape[:1] or bool((labels < 0).any()):
+            raise ValueError(
+                f"labels must hold one class >= 0 per data point, shape ({data.shape[0]},), got shape "
+                f"{tuple(labels.shape)}"
+            )
+        labels = labels.to(device)
+    label_dropout = check_float("label_dropout", label_dropout, low=0.0, high=1.0, low_inclusive=True)
 
     T, N = len(schedule), data.shape[0]
     model.to(device).train()
@@ -145,11 +165,17 @@ def train(
     bar = tqdm(range(1, steps + 1), desc="training", disable=not progress, leave=False)
     for step in bar:
         # random numbers are drawn on the CPU, then moved: the same seed gives the same run on any device
-        x0 = data[torch.randint(N, (batch_size,), generator=generator).to(device)]  # $x_0 \sim q(x_0)$
+        index = torch.randint(N, (batch_size,), generator=generator).to(device)
+        x0 = data[index]  # $x_0 \sim q(x_0)$
         t = torch.randint(1, T + 1, (batch_size,), generator=generator).to(device)  # $t \sim U(\{1, \dots, T\})$
         eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype).to(device)  # $\varepsilon \sim N(0, I)$
         x_t = q_sample(x0, t, schedule, noise=eps)  # $\sqrt{\bar\alpha_t} x_0 + \sqrt{1-\bar\alpha_t}\varepsilon$
-        loss = (eps - model(x_t, t)).pow(2).mean()  # $\lVert\varepsilon - \varepsilon_\theta(x_t, t)\rVert^2$
+        if labels is None:
+            eps_hat = model(x_t, t)  # $\varepsilon_\theta(x_t, t)$
+        else:  # $c$, or $\varnothing$ with probability p_uncond
+            dropped = (torch.rand(batch_size, generator=generator) < label_dropout).to(device)
+            eps_hat = model(x_t, t, labels[index].masked_fill(dropped, NO_LABEL))  # $\varepsilon_\theta(x_t, t, c)$
+        loss = (eps - eps_hat).pow(2).mean()  # $\lVert\varepsilon - \varepsilon_\theta\rVert^2$
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

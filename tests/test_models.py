@@ -250,6 +250,7 @@ def test_conv_config_rebuilds_the_same_architecture_and_checkpoints_it(tmp_path)
         "time_dim": 8,
         "groups": 4,
         "blocks": 2,
+        "num_classes": None,
     }
     twin = ConvDenoiser(**model.config)
     twin.load_state_dict(model.state_dict())
