@@ -5,8 +5,8 @@ pairs of an image and its label $c$, except that now and then the label is repla
 (:func:`~diffusion_helpers.train` with ``labels`` and ``label_dropout``). The one network then knows both
 $\varepsilon_\theta(x_t, t, c)$ and $\varepsilon_\theta(x_t, t, \varnothing)$. Guidance samples with
 
-$$\tilde\varepsilon_\theta(x_t, t, c) = (1 + w)\,\varepsilon_\theta(x_t, t, c) - w\,\varepsilon_\theta(x_t, t, \varnothing)
-\qquad\text{(Ho \& Salimans 2022, Eq. 6)}.$$
+$$\tilde\varepsilon_\theta(x_t, t, c) = (1 + w)\,\varepsilon_\theta(x_t, t, c)
+  - w\,\varepsilon_\theta(x_t, t, \varnothing) \qquad\text{(Ho \& Salimans 2022, Eq. 6)}.$$
 
 Since $\varepsilon = -\sqrt{1-\bar\alpha_t}\,\nabla_{x_t}\log p(x_t)$, this is the noise of the density
 $p(x_t \mid c)^{1+w}\,p(x_t)^{-w} \propto p(x_t \mid c)\,p(c \mid x_t)^{w}$: the conditional density, tilted
@@ -32,7 +32,7 @@ __all__ = ["classifier_free_guidance", "random_labels"]
 def classifier_free_guidance(
     model: Callable[..., torch.Tensor], labels: torch.Tensor, w: float
 ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    r"""The guided noise predictor $\tilde\varepsilon(x_t, t) = (1 + w)\,\varepsilon(x_t, t, c) - w\,\varepsilon(x_t, t, \varnothing)$.
+    r"""Guided: $\tilde\varepsilon = (1 + w)\,\varepsilon(x_t, t, c) - w\,\varepsilon(x_t, t, \varnothing)$, Eq. 6.
 
     Args:
         model: a class-conditional model, ``model(x_t, t, labels) -> eps`` with ``labels=None`` meaning "no
