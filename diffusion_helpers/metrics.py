@@ -45,6 +45,7 @@ __all__ = [
     "CLASSIFIER_THRESHOLD",
     "ConfidentDigits",
     "NoiseFloorRatio",
+    "classify_digits",
     "confident_digits",
     "digit_classifier",
     "image_noise_floor_ratio",
@@ -277,6 +278,29 @@ def digit_classifier() -> LogisticRegression:
     return LogisticRegression(max_iter=1000).fit(_classifier_input(images), labels.numpy())
 
 
+def classify_digits(images: torch.Tensor) -> torch.Tensor:
+    r"""The digit classifier's class probabilities $p(c \mid x)$ for each image: what it thinks each digit is.
+
+    :func:`digit_classifier` (logistic regression on the training split) reads each image's 64 pixels scaled from
+    $[-1, 1]$ to $[0, 1]$, $(x + 1)/2$; values outside $[-1, 1]$ are clamped first, as when shown.
+
+    Args:
+        images: ``(N, 1, 8, 8)`` digit images in $[-1, 1]$, floating, N >= 1.
+
+    Returns:
+        float64 tensor ``(N, 10)``: row ``i`` holds image ``i``'s probability of each digit 0-9 (rows sum to 1);
+        ``.argmax(1)`` is the classifier's digit, ``.amax(1)`` how sure it is.
+
+    Raises:
+        TypeError: non-tensor or non-floating images.
+        ValueError: images not of shape ``(N, 1, 8, 8)`` with N >= 1, non-finite values.
+        ModuleNotFoundError: scikit-learn is not installed.
+    """
+    images = _check_digit_images("images", images)
+    probabilities = digit_classifier().predict_proba(_classifier_input(images.clamp(-1, 1)))  # (N, 10)
+    return torch.from_numpy(probabilities)
+
+
 class ConfidentDigits(NamedTuple):
     """The result of :func:`confident_digits`."""
 
@@ -313,18 +337,13 @@ def confident_digits(samples: torch.Tensor, *, threshold: float = CLASSIFIER_THR
         ValueError: samples not of shape ``(N, 1, 8, 8)`` with N >= 1, non-finite values, a threshold outside (0, 1).
         ModuleNotFoundError: scikit-learn is not installed.
     """
-    samples = check_float_tensor("samples", samples)
-    if samples.ndim != 4 or tuple(samples.shape[1:]) != (1, 8, 8) or samples.shape[0] < 1:
-        raise ValueError(f"samples must be digit images of shape (N, 1, 8, 8), got shape {tuple(samples.shape)}")
-    if not torch.isfinite(samples).all():
-        raise ValueError("samples must be finite, got NaN or inf")
+    samples = _check_digit_images("samples", samples)
     threshold = check_float("threshold", threshold, low=0.0, high=1.0)
     from .data import load_dataset
 
-    classifier = digit_classifier()
-    probabilities = classifier.predict_proba(_classifier_input(samples.clamp(-1, 1)))  # (N, 10)
+    probabilities = classify_digits(samples).numpy()  # (N, 10)
     confident = probabilities.max(axis=1) > threshold
-    real = classifier.predict_proba(_classifier_input(load_dataset("digits", "test"))).max(axis=1) > threshold
+    real = classify_digits(load_dataset("digits", "test")).numpy().max(axis=1) > threshold
     counts = torch.from_numpy(probabilities.argmax(axis=1)[confident]).bincount(minlength=10)
     rate, real_rate = float(confident.mean()), float(real.mean())
     return ConfidentDigits(
@@ -334,6 +353,16 @@ def confident_digits(samples: torch.Tensor, *, threshold: float = CLASSIFIER_THR
         classes=tuple(int(c) for c in counts.nonzero().flatten()),
         counts=tuple(int(c) for c in counts),
     )
+
+
+def _check_digit_images(name: str, x: object) -> torch.Tensor:
+    """A floating, finite ``(N, 1, 8, 8)`` batch of digit images, N >= 1, or a ValueError/TypeError naming ``name``."""
+    x = check_float_tensor(name, x)
+    if x.ndim != 4 or tuple(x.shape[1:]) != (1, 8, 8) or x.shape[0] < 1:
+        raise ValueError(f"{name} must be digit images of shape (N, 1, 8, 8), got shape {tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{name} must be finite, got NaN or inf")
+    return x
 
 
 def _classifier_input(images: torch.Tensor):  # -> numpy array (N, 64) in [0, 1]

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from diffusion_helpers.data import held_out_sets, load_dataset
 from diffusion_helpers.metrics import (
     NoiseFloorRatio,
+    classify_digits,
     confident_digits,
     image_noise_floor_ratio,
     noise_floor_ratio,
@@ -278,3 +279,32 @@ def test_classifier_bad_input():
         confident_digits(torch.zeros(5, 1, 8, 8), threshold=1.0)
     with pytest.raises(ValueError, match="finite"):
         confident_digits(torch.full((5, 1, 8, 8), float("inf")))
+
+
+def test_classify_digits_is_the_classifiers_probabilities(digits):
+    """classify_digits = predict_proba of a classifier fitted here on pixels in [0, 1], for images clamped first."""
+    from sklearn.linear_model import LogisticRegression
+
+    train, train_labels, test, test_labels = digits
+    pixels = ((train.flatten(1).double() + 1) / 2).numpy()  # (1438, 64) in [0, 1]
+    reference = LogisticRegression(max_iter=1000).fit(pixels, train_labels.numpy())
+    wild = test * 3  # pixels far outside [-1, 1]: clamped, as when shown
+    p = classify_digits(wild)
+    assert p.dtype == torch.float64 and p.shape == (len(test), 10)
+    expected = reference.predict_proba(((wild.clamp(-1, 1).flatten(1).double() + 1) / 2).numpy())
+    torch.testing.assert_close(p, torch.from_numpy(expected), rtol=0, atol=1e-9)
+    torch.testing.assert_close(p.sum(1), torch.ones(len(test), dtype=torch.float64))
+    assert (classify_digits(test).argmax(1) == test_labels).double().mean() > 0.95
+
+
+def test_classify_digits_bad_input():
+    with pytest.raises(ValueError, match=r"images must be digit images of shape \(N, 1, 8, 8\), got shape \(5, 64\)"):
+        classify_digits(torch.zeros(5, 64))
+    with pytest.raises(ValueError, match=r"images must be digit images .* got shape \(0, 1, 8, 8\)"):
+        classify_digits(torch.zeros(0, 1, 8, 8))
+    with pytest.raises(TypeError, match="images must be a floating-point tensor"):
+        classify_digits(torch.zeros(5, 1, 8, 8, dtype=torch.int64))
+    with pytest.raises(TypeError, match="images must be"):
+        classify_digits(np.zeros((5, 1, 8, 8)))
+    with pytest.raises(ValueError, match="images must be finite"):
+        classify_digits(torch.full((5, 1, 8, 8), float("nan")))
