@@ -9,6 +9,8 @@ r"""Figures of small grey images and of their sampling (notebook 07): grids, a t
   timesteps, and, given the model, the network's guess of the final image at each of them,
   $\hat x_0 = (x_t - \sqrt{1-\bar\alpha_t}\,\varepsilon_\theta(x_t, t))/\sqrt{\bar\alpha_t}$ (Ho et al. 2020, Eq. 15).
 - :func:`image_trajectory_player`: a grid of samples forming, as a kernel-free player for the static site.
+- :func:`plot_guidance_tradeoff`: the two scores of a class-conditional model against the guidance weight $w$
+  (Ho & Salimans 2022): the noise-floor ratio (variety) and the classifier's confident share (clarity).
 
 Images are shown as they are: nearest-neighbour pixels (an 8 x 8 digit is 64 squares, not a blur), grey from
 black at $-1$ to white at $+1$ on one fixed scale, so that two panels compare; values outside $[-1, 1]$ (every
@@ -43,6 +45,7 @@ from .schedules import NoiseSchedule
 __all__ = [
     "MAX_IMAGES",
     "image_trajectory_player",
+    "plot_guidance_tradeoff",
     "plot_image_grid",
     "plot_image_samples",
     "plot_image_trajectory",
@@ -210,6 +213,73 @@ def _pixel_histogram(ax: Axes, batch: np.ndarray, reference: np.ndarray | None) 
     ax.tick_params(labelsize=8)
     ax.set_xlabel("pixel value", fontsize=9)
     ax.set_title(f"{100 * outside:.1f}% of pixels outside [-1, 1]", fontsize=9)
+
+
+# ------------------------------------------------------------------------------------------------ guidance
+
+
+def plot_guidance_tradeoff(
+    weights: Sequence[float],
+    ratios: Sequence[float],
+    confident: Sequence[float],
+    *,
+    no_label: tuple[float, float] | None = None,
+    ratio_target: float = 1.3,
+    confident_target: float = 0.9,
+    suptitle: str | None = None,
+) -> Figure:
+    r"""Classifier-free guidance's trade-off: two scores of the samples against the guidance weight $w$.
+
+    Left, the noise-floor ratio of the samples against the held-out images (lower is better, and it grows when
+    variety falls); right, the classifier's confident share relative to real images (higher is clearer). Each
+    panel marks its target with a dashed line and, with ``no_label``, the "no label" model's score (to which $w$
+    does not apply) with a dotted one.
+
+    Args:
+        weights: the guidance weights $w \ge 0$, shape ``(K,)``.
+        ratios: the noise-floor ratio at each weight, ``(K,)``.
+        confident: the confident share relative to real images at each weight, ``(K,)``.
+        no_label: ``(ratio, confident)`` of the "no label" model, or None.
+        ratio_target, confident_target: where to draw the targets.
+        suptitle: a title for the figure.
+
+    Raises:
+        TypeError: a weight or score that is not a number (or a sequence of them).
+        ValueError: empty sequences or of different lengths, a weight or score that is negative or not finite,
+            a target that is not > 0.
+    """
+    columns = {
+        "weights": _scores("weights", weights),
+        "ratios": _scores("ratios", ratios),
+        "confident": _scores("confident", confident),
+    }
+    if len({len(v) for v in columns.values()}) != 1:
+        lengths = ", ".join(f"{name} {len(v)}" for name, v in columns.items())
+        raise ValueError(f"weights, ratios and confident must have one length, got {lengths}")
+    if no_label is not None:
+        no_label = _scores("no_label", no_label)
+        if len(no_label) != 2:
+            raise ValueError(f"no_label must be two numbers (ratio, confident), got {len(no_label)}")
+    ratio_target = check_float("ratio_target", ratio_target, low=0.0)
+    confident_target = check_float("confident_target", confident_target, low=0.0)
+    figure = Figure(figsize=(8.4, 3.3 + (0.3 if suptitle else 0.0)), layout="constrained")
+    axes = figure.subplots(1, 2)
+    panels = (
+        (columns["ratios"], ratio_target, "noise-floor ratio (lower: closer to the data)", "target <= "),
+        (columns["confident"], confident_target, "confident share / real digits' (higher: clearer)", "target >= "),
+    )
+    for k, (ax, (values, target, ylabel, target_text)) in enumerate(zip(axes, panels)):
+        ax.plot(columns["weights"], values, "o-", color=SAMPLE_COLOUR, lw=1.8, label="guided, weight w")
+        ax.axhline(target, color="black", lw=0.9, ls="--", label=f"{target_text}{target:g}")
+        if no_label is not None:
+            ax.axhline(no_label[k], color=DATA_COLOUR, lw=1.5, ls=":", label='"no label" model')
+        ax.set_xlabel("guidance weight w")
+        ax.set_ylabel(ylabel, fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if suptitle:
+        figure.suptitle(suptitle, fontsize=12)
+    return figure
 
 
 # ----------------------------------------------------------------------------------------- trajectories
@@ -431,6 +501,16 @@ def _trajectory(trajectory: object, timesteps: object) -> tuple[np.ndarray, np.n
             f"timesteps must be {len(states)} ints, the t of each element of trajectory, got shape {values.shape}"
         )
     return states, values.astype(np.int64)
+
+
+def _scores(name: str, values: object) -> np.ndarray:
+    """A non-empty sequence of finite numbers >= 0 (a list, tuple or 1-D tensor) as a float array."""
+    values = check_sequence(name, values, items="numbers >= 0")
+    if isinstance(values, (torch.Tensor, np.ndarray)):
+        values = values.tolist()
+    if not values:
+        raise ValueError(f"{name} is empty: give at least one number")
+    return np.array([check_float(f"{name}[{k}]", v, low=0.0, low_inclusive=True) for k, v in enumerate(values)])
 
 
 def _frame_indices(frames: object, t_values: np.ndarray) -> list[int]:

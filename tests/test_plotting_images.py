@@ -233,6 +233,44 @@ def test_the_player_has_one_offline_jpeg_frame_per_timestep(trajectory: torch.Te
         pi.image_trajectory_player(trajectory, [101])
 
 
+# ------------------------------------------------------------------------------------------------ guidance
+
+
+def test_the_guidance_tradeoff_draws_each_score_against_w_with_its_target() -> None:
+    weights, ratios, confident = [0, 0.25, 0.5, 1, 2], [1.2, 1.12, 1.19, 1.34, 1.76], [0.87, 1.02, 1.14, 1.23, 1.26]
+    figure = pi.plot_guidance_tradeoff(
+        weights, torch.tensor(ratios), confident, no_label=(1.29, 0.29), suptitle="trade-off"
+    )
+    left, right = figure.axes
+    for ax, scores, target, no_label in ((left, ratios, 1.3, 1.29), (right, confident, 0.9, 0.29)):
+        curve, target_line, no_label_line = ax.get_lines()
+        np.testing.assert_allclose(curve.get_xdata(), weights)
+        np.testing.assert_allclose(curve.get_ydata(), scores)
+        assert target_line.get_ydata()[0] == target and no_label_line.get_ydata()[0] == no_label
+        assert ax.get_xlabel() == "guidance weight w"
+    assert figure._suptitle.get_text() == "trade-off"
+    assert len(pi.plot_guidance_tradeoff([0, 1], [1.0, 1.1], [0.8, 1.0]).axes[0].get_lines()) == 2  # no "no label"
+
+
+def test_the_guidance_tradeoff_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="weights, ratios and confident must have one length, got weights 2, ratios 1"):
+        pi.plot_guidance_tradeoff([0, 1], [1.0], [0.8, 1.0])
+    with pytest.raises(ValueError, match="weights is empty"):
+        pi.plot_guidance_tradeoff([], [], [])
+    with pytest.raises(ValueError, match=r"weights\[1\] must be in \[0, inf\)"):
+        pi.plot_guidance_tradeoff([0, -1], [1.0, 1.0], [0.8, 1.0])
+    with pytest.raises(ValueError, match=r"ratios\[0\] must be a finite number"):
+        pi.plot_guidance_tradeoff([0], [float("nan")], [0.8])
+    with pytest.raises(TypeError, match="confident must be a sequence of numbers"):
+        pi.plot_guidance_tradeoff([0], [1.0], "0.8")
+    with pytest.raises(TypeError, match=r"ratios\[0\] must be a real number"):
+        pi.plot_guidance_tradeoff([0], ["1.0"], [0.8])
+    with pytest.raises(ValueError, match="no_label must be two numbers"):
+        pi.plot_guidance_tradeoff([0], [1.0], [0.8], no_label=(1.0,))
+    with pytest.raises(ValueError, match="ratio_target must be in"):
+        pi.plot_guidance_tradeoff([0], [1.0], [0.8], ratio_target=0)
+
+
 def test_the_module_is_lazily_imported_by_the_package() -> None:
     assert "plotting_images" in dh.__all__
     assert dh.plotting_images is pi
