@@ -1,13 +1,26 @@
 r"""Command: draw samples from a checkpoint saved by ``python -m diffusion_helpers.train`` and save them.
 
     python -m diffusion_helpers.sample runs/swiss_roll --n 10000 --sampler ddim --steps 50 --out samples.pt
-    python -m diffusion_helpers.sample runs/digits --n 64 --sampler ddpm --seed 1 --out digits.png
+    python -m diffusion_helpers.sample runs/digits --n 100 --sampler ddim --seed 1 --out digits.png
+    python -m diffusion_helpers.sample runs/digits --n 64 --sampler ddim --label 3 --guidance 1 --out threes.png
 
 Two samplers: ``ddpm`` (Ho et al. 2020, Algorithm 2: all ``T`` steps; ``--variance`` picks
 $\sigma_t^2$) and ``ddim`` (Song et al. 2021, Eq. 12: ``--steps`` of the ``T`` timesteps, chosen by
 ``--spacing``; ``--eta`` 0 is deterministic, 1 adds DDPM-like noise). ``--clip-x0`` clamps each step's
 predicted $x_0$ to $[-1, 1]$ (for image data, which lives there) and ``--no-clip-x0`` does not; without either,
 the checkpoint's recipe decides (the digits recipe clips).
+
+A class-conditional checkpoint (a model trained with labels, ``model.config["num_classes"]`` = $K$, as the digits
+recipe's) samples with classifier-free guidance (Ho & Salimans 2022, Eq. 6;
+:func:`~diffusion_helpers.classifier_free_guidance`) of weight ``--guidance`` $w \ge 0$, by default the recipe's
+(``recipe["guidance"]``; 0, the conditional model unguided, when the recipe names none). ``--label C`` draws every
+sample of class ``C`` (for the digits, the digit ``C``). Without it the labels are drawn uniformly from
+$\{0, \dots, K-1\}$ (:func:`~diffusion_helpers.random_labels`), which samples $p(x) = \sum_c p(c)\,p(x \mid c)$, from
+a generator of their own seeded with ``--seed``; the sampler's noise comes from a second generator seeded with
+``--seed``, exactly as for an unconditional model, so a seed gives the same starting noise $x_T$ whatever the labels
+(``--label 3`` and ``--label 5`` with one seed draw the same noise towards two digits). The labels of a ``.pt`` are
+``dh.random_labels(N, K, generator=torch.Generator().manual_seed(SEED))``, in the tensor's order; a ``.png`` grid
+shows the samples sorted by label (stable), so in reading order the classes run 0, 1, ..., K-1.
 
 The output follows ``--out``'s suffix: ``.pt`` writes one tensor of the model's sample shape ``(N, D)`` or
 ``(N, C, H, W)`` with ``torch.save`` (read it back with ``torch.load("samples.pt")``); ``.png`` writes image
@@ -28,6 +41,7 @@ import torch
 
 from ._cli import add_threads_option, set_threads
 from .ddim import SPACINGS, ddim_sample
+from .guidance import classifier_free_guidance, random_labels
 from .reverse import REVERSE_VARIANCES
 from .sampling import ddpm_sample
 from .training import CHECKPOINT_NAME, load_checkpoint
@@ -37,10 +51,9 @@ SUFFIXES = (".pt", ".png")
 DDIM_DEFAULTS = {"steps": 50, "eta": 0.0, "spacing": "trailing"}
 """The ``ddim`` sampler's options when not given (``--steps``, ``--eta``, ``--spacing``)."""
 MIN_TILE_PIXELS = 32
-
+"""A ``.png`` enlarges each image by a whole factor until it is at least this many pixels wide (8x8 digits: x4)."""
 MAX_GRID_IMAGES = 1024
 """The most samples one ``.png`` grid holds (32 x 32 tiles of at least 32 pixels: about 1,100 pixels a side)."""
-"""A ``.png`` enlarges each image by a whole factor until it is at least this many pixels wide (8x8 digits: x4)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,13 +79,15 @@ def main(argv: list[str] | None = None) -> int:
     T = len(schedule)
     if args.sampler == "ddim" and args.steps > T:
         parser.error(f"--steps must be at most T = {T}, the checkpoint's number of timesteps; got {args.steps}")
-    generator = torch.Generator().manual_seed(args.seed)
+    labels, guidance = _labels_and_guidance(parser, args, model, recipe)  # (None, None) for an unconditional model
+    eps_model = model if labels is None else classifier_free_guidance(model, labels, guidance)
+    generator = torch.Generator().manual_seed(args.seed)  # the sampler's noise: the same whatever the labels
     try:
         if args.sampler == "ddpm":
             variance = args.variance or recipe.get("variance", "beta")
             description = f"ddpm, sigma_t^2 = {variance}, T = {T}"
             samples = ddpm_sample(
-                model,
+                eps_model,
                 schedule,
                 shape,
                 variance=variance,
@@ -84,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             description = f"ddim, {args.steps} of T = {T} steps ({args.spacing}), eta = {args.eta:g}"
             samples = ddim_sample(
-                model,
+                eps_model,
                 schedule,
                 shape,
                 steps=args.steps,
@@ -98,14 +113,53 @@ def main(argv: list[str] | None = None) -> int:
     except (TypeError, ValueError, RuntimeError) as error:
         parser.exit(2, f"error: {error}\n")
     out.parent.mkdir(parents=True, exist_ok=True)
+    conditioning = ""
+    if labels is not None:
+        if args.label is None:
+            conditioning = f"; guidance w = {guidance:g}, labels uniformly random (seed {args.seed})"
+        else:
+            conditioning = f"; guidance w = {guidance:g}, every sample of class {args.label}"
     if out.suffix.lower() == ".png":
+        if labels is not None and args.label is None:
+            samples = samples[torch.argsort(labels, stable=True)]  # rows read 0, 1, ..., K-1
+            conditioning += ", sorted by label"
         save_grid(samples.cpu(), out)
     else:
         torch.save(samples.cpu(), out)
     seconds = time.perf_counter() - start
     clipped = ", x_0 clipped" if clip_x0 else ""
-    print(f"{args.n} samples ({description}{clipped}) in {seconds:.1f} s: {out}")
+    print(f"{args.n} samples ({description}{clipped}{conditioning}) in {seconds:.1f} s: {out}")
     return 0
+
+
+def _labels_and_guidance(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, model: torch.nn.Module, recipe: dict
+) -> tuple[torch.Tensor | None, float | None]:
+    """``(labels (N,), w)`` for a class-conditional model; ``(None, None)`` for an unconditional one.
+
+    Refuses ``--guidance`` or ``--label`` for an unconditional model and a ``--label`` outside ``[0, K)``. The
+    random labels come from their own generator seeded with ``--seed``, so the sampler's noise does not move.
+    """
+    num_classes = getattr(model, "config", {}).get("num_classes")
+    if num_classes is None:
+        for option in ("guidance", "label"):
+            if getattr(args, option) is not None:
+                parser.error(
+                    f"--{option} applies to a class-conditional checkpoint only (a model trained with labels, such "
+                    "as the digits recipe's); this one was trained without labels: drop it"
+                )
+        return None, None
+    if args.label is not None and not 0 <= args.label < num_classes:
+        parser.error(
+            f"--label must be a class in [0, {num_classes}), i.e. 0 to {num_classes - 1} for this checkpoint; "
+            f"got {args.label}"
+        )
+    guidance = recipe.get("guidance", 0.0) if args.guidance is None else args.guidance
+    if args.label is None:
+        labels = random_labels(args.n, num_classes, generator=torch.Generator().manual_seed(args.seed))
+    else:
+        labels = torch.full((args.n,), args.label, dtype=torch.int64)
+    return labels, float(guidance)
 
 
 def save_grid(images: torch.Tensor, path: Path) -> None:
@@ -167,7 +221,27 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="clamp each step's predicted x_0 to [-1, 1], where image data lives (default: the recipe's)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the sampler's noise (default 0)")
+    parser.add_argument(
+        "--guidance",
+        metavar="W",
+        type=float,
+        default=None,
+        help="class-conditional checkpoints only: the classifier-free guidance weight w >= 0 (Ho & Salimans 2022): "
+        "0 samples the conditional model as it is, larger w draws samples that look more clearly like their class "
+        "(default: the recipe's, 0 if it names none)",
+    )
+    parser.add_argument(
+        "--label",
+        metavar="C",
+        type=int,
+        default=None,
+        help="class-conditional checkpoints only: draw every sample of class C, 0 to K-1 (for the digits, the "
+        "digit C). Default: labels drawn uniformly at random from --seed (by a generator of their own, so a seed's "
+        "noise is the same whatever the labels); a .png grid shows them sorted by label, 0 first",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the sampler's noise (and of the random labels) (default 0)"
+    )
     parser.add_argument("--device", default="cpu", help="where to sample: cpu (default), cuda, mps, ...")
     parser.add_argument(
         "--out",
@@ -186,6 +260,11 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         parser.error(f"--n must be at least 1, got {args.n}")
     if args.seed < 0:
         parser.error(f"--seed must be >= 0, got {args.seed}")
+    if args.guidance is not None and not 0 <= args.guidance < math.inf:  # also refuses nan
+        parser.error(
+            f"--guidance must be a number >= 0 (0: the conditional model unguided; without the option, the "
+            f"checkpoint's recipe decides), got {args.guidance}"
+        )
     suffix = Path(args.out).suffix.lower()
     if suffix not in SUFFIXES:
         parser.error(

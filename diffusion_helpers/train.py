@@ -4,8 +4,11 @@
     python -m diffusion_helpers.train digits --out runs/digits
 
 The same code the notebooks run (:func:`~diffusion_helpers.recipes.train_recipe`); the checkpoint
-``DIR/checkpoint.pt`` holds the weights, the model's configuration, the schedule and the recipe, and
-``python -m diffusion_helpers.sample DIR`` draws samples from it.
+``DIR/checkpoint.pt`` holds the weights, the model's configuration, the schedule and the recipe (under
+``meta["recipe"]``, with how to sample: ``"variance"``, ``"clip_x0"`` and, for a class-conditional model such as
+the digits', the guidance weight ``"guidance"``), and ``python -m diffusion_helpers.sample DIR`` draws samples
+from it with those settings. The digits recipe trains a class-conditional network on the digits and their labels
+(each label dropped for "no label" now and then, Ho & Salimans 2022), which samples with classifier-free guidance.
 """
 
 from __future__ import annotations
@@ -68,6 +71,11 @@ def _describe(recipe: dict, steps: int | None) -> str:
         network = f"MLP {model['layers']}x{model['hidden']}"
     else:
         network = f"{model['class']} width {model['width']}"
+    if model.get("num_classes") is not None:  # class-conditional: learns from the labels, samples with guidance
+        network += (
+            f" conditioned on {model['num_classes']} classes (label dropped with probability "
+            f"{train.get('label_dropout', 0.1):g}; samples with guidance w = {recipe.get('guidance', 0.0):g})"
+        )
     return (
         f"{schedule['name']} schedule T={schedule['num_timesteps']}, {network}, {steps or train['steps']} steps of "
         f"{train['batch_size']}, lr {train['lr']:g} ({train['lr_schedule']}){ema}"

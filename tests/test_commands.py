@@ -249,3 +249,166 @@ def test_usage_errors_name_the_option_and_what_to_do(points_run, tmp_path, capsy
     err = capsys.readouterr().err
     assert message in err and "usage: python -m diffusion_helpers.sample" in err
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+# --- a class-conditional checkpoint: --guidance, --label (classifier-free guidance, Ho & Salimans 2022) -------
+
+
+@pytest.fixture(scope="module")
+def conditional_run(tmp_path_factory):
+    """A folder holding a class-conditional ConvDenoiser (10 classes) whose recipe samples with guidance 0.5."""
+    folder = tmp_path_factory.mktemp("conditional")
+    model = ConvDenoiser(num_timesteps=T_TINY, width=8, groups=4, num_classes=10)
+    data, labels = dh.load_dataset("digits", n=64, labels=True)
+    schedule = dh.make_schedule("linear", T_TINY)
+    generator = torch.Generator().manual_seed(0)
+    dh.train(model, data, schedule, steps=3, batch_size=16, lr=1e-3, generator=generator, progress=False, labels=labels)
+    recipe = {"variance": "beta", "clip_x0": True, "guidance": 0.5}
+    dh.save_checkpoint(folder / "checkpoint.pt", model, schedule, recipe=recipe)
+    return folder
+
+
+def guided_ddim(folder, labels: torch.Tensor, w: float, seed: int, steps: int = 5) -> torch.Tensor:
+    """What the command should write: DDIM (clipped, as the recipe says) on the guided model, noise from ``seed``."""
+    model, schedule, _ = load_checkpoint(folder / "checkpoint.pt")
+    guided = dh.classifier_free_guidance(model, labels, w)
+    generator = torch.Generator().manual_seed(seed)
+    return dh.ddim_sample(guided, schedule, (len(labels), 1, 8, 8), steps=steps, clip_x0=True, generator=generator)
+
+
+DDIM_5 = ["--sampler", "ddim", "--steps", "5", "--quiet"]
+
+
+def test_conditional_default_random_labels_and_the_recipes_guidance(conditional_run, tmp_path, capsys):
+    out, again = tmp_path / "a.pt", tmp_path / "b.pt"
+    assert run_command("sample", str(conditional_run), "--n", "12", "--seed", "2", *DDIM_5, "--out", str(out)) == 0
+    assert "; guidance w = 0.5, labels uniformly random (seed 2))" in capsys.readouterr().out
+    # the labels come from their own generator seeded with --seed; the sampler's noise from another one
+    labels = dh.random_labels(12, 10, generator=torch.Generator().manual_seed(2))
+    x = torch.load(out, weights_only=True)
+    assert torch.equal(x, guided_ddim(conditional_run, labels, 0.5, seed=2))
+    # reproducible for a seed, different for another
+    assert run_command("sample", str(conditional_run), "--n", "12", "--seed", "2", *DDIM_5, "--out", str(again)) == 0
+    assert torch.equal(torch.load(again, weights_only=True), x)
+    assert run_command("sample", str(conditional_run), "--n", "12", "--seed", "3", *DDIM_5, "--out", str(again)) == 0
+    assert not torch.allclose(torch.load(again, weights_only=True), x)
+
+
+def test_label_conditions_the_samples(conditional_run, tmp_path, capsys):
+    samples = {}
+    for label in (3, 5):
+        out = tmp_path / f"{label}.pt"
+        args = ["--n", "6", "--seed", "1", "--label", str(label), "--guidance", "1", *DDIM_5]
+        assert run_command("sample", str(conditional_run), *args, "--out", str(out)) == 0
+        assert f"; guidance w = 1, every sample of class {label})" in capsys.readouterr().out
+        samples[label] = torch.load(out, weights_only=True)
+        expected = guided_ddim(conditional_run, torch.full((6,), label, dtype=torch.int64), 1.0, seed=1)
+        assert torch.equal(samples[label], expected)
+    # the same noise (same seed) steered towards two classes: the label changes the samples
+    assert (samples[3] - samples[5]).abs().max() > 1e-3
+
+
+def test_guidance_option_overrides_the_recipe(conditional_run, tmp_path, capsys):
+    unguided, guided = tmp_path / "w0.pt", tmp_path / "w.pt"
+    args = ["--n", "8", *DDIM_5]
+    assert run_command("sample", str(conditional_run), *args, "--guidance", "0", "--out", str(unguided)) == 0
+    assert "guidance w = 0," in capsys.readouterr().out
+    assert run_command("sample", str(conditional_run), *args, "--out", str(guided)) == 0
+    labels = dh.random_labels(8, 10, generator=torch.Generator().manual_seed(0))
+    x0 = torch.load(unguided, weights_only=True)
+    assert torch.equal(x0, guided_ddim(conditional_run, labels, 0.0, seed=0))
+    assert (x0 - torch.load(guided, weights_only=True)).abs().max() > 1e-4  # w = 0 vs the recipe's 0.5
+
+
+def test_guidance_defaults_to_zero_when_the_recipe_names_none(conditional_run, tmp_path, capsys):
+    model, schedule, _ = load_checkpoint(conditional_run / "checkpoint.pt")
+    dh.save_checkpoint(tmp_path / "run" / "checkpoint.pt", model, schedule, recipe={"clip_x0": True})
+    assert run_command("sample", str(tmp_path / "run"), "--n", "4", *DDIM_5, "--out", str(tmp_path / "s.pt")) == 0
+    assert "; guidance w = 0, labels uniformly random (seed 0))" in capsys.readouterr().out
+    labels = dh.random_labels(4, 10, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(torch.load(tmp_path / "s.pt", weights_only=True), guided_ddim(conditional_run, labels, 0.0, 0))
+
+
+def test_ddpm_samples_the_guided_model(conditional_run, tmp_path):
+    out = tmp_path / "ddpm.pt"
+    args = ["--n", "4", "--seed", "5", "--label", "7", "--quiet"]
+    assert run_command("sample", str(conditional_run), *args, "--out", str(out)) == 0
+    model, schedule, _ = load_checkpoint(conditional_run / "checkpoint.pt")
+    guided = dh.classifier_free_guidance(model, torch.full((4,), 7, dtype=torch.int64), 0.5)
+    expected = dh.ddpm_sample(guided, schedule, (4, 1, 8, 8), clip_x0=True, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(torch.load(out, weights_only=True), expected)
+
+
+def test_png_grid_of_random_labels_is_sorted_by_label(conditional_run, tmp_path, capsys):
+    tensor, picture = tmp_path / "s.pt", tmp_path / "s.png"
+    args = ["--n", "12", "--seed", "4", *DDIM_5]
+    assert run_command("sample", str(conditional_run), *args, "--out", str(tensor)) == 0
+    assert run_command("sample", str(conditional_run), *args, "--out", str(picture)) == 0
+    assert "labels uniformly random (seed 4), sorted by label)" in capsys.readouterr().out
+    labels = dh.random_labels(12, 10, generator=torch.Generator().manual_seed(4))
+    assert len(labels.unique()) > 1  # otherwise sorting shows nothing
+    x = torch.load(tensor, weights_only=True)[torch.argsort(labels, stable=True)]  # the .pt keeps the drawn order
+    with Image.open(picture) as image:
+        pixels = torch.tensor(np.array(image.convert("L")), dtype=torch.float32)
+    columns = 4  # 12 images: 4 columns of 32 + 2 px tiles
+    for i in range(12):
+        row, column = divmod(i, columns)
+        tile = pixels[2 + 34 * row : 34 + 34 * row : 4, 2 + 34 * column : 34 + 34 * column : 4]  # (8, 8)
+        expected = ((x[i, 0].clamp(-1, 1) + 1) / 2 * 255 + 0.5).clamp(0, 255).floor()
+        assert (tile - expected).abs().max() <= 1, f"tile {i}"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--guidance", "-0.5"], "--guidance must be a number >= 0"),
+        (["--guidance", "nan"], "--guidance must be a number >= 0"),
+        (["--guidance", "inf"], "--guidance must be a number >= 0"),
+        (["--label", "10"], "--label must be a class in [0, 10), i.e. 0 to 9 for this checkpoint; got 10"),
+        (["--label", "-1"], "--label must be a class in [0, 10), i.e. 0 to 9 for this checkpoint; got -1"),
+        (["--label", "three"], "argument --label: invalid int value: 'three'"),
+    ],
+)
+def test_conditional_usage_errors(conditional_run, tmp_path, capsys, args, message):
+    assert run_command("sample", str(conditional_run), "--n", "3", *args, "--out", str(tmp_path / "s.pt")) == 2
+    err = capsys.readouterr().err
+    assert message in err and "usage: python -m diffusion_helpers.sample" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("option", [["--guidance", "0.5"], ["--label", "2"]])
+@pytest.mark.parametrize("run", ["points_run", "digits_run"])
+def test_guidance_and_label_refused_for_an_unconditional_checkpoint(run, option, request, tmp_path, capsys):
+    folder = request.getfixturevalue(run)
+    assert run_command("sample", str(folder), "--n", "3", *option, "--out", str(tmp_path / "s.pt"), "--quiet") == 2
+    err = capsys.readouterr().err
+    assert f"{option[0]} applies to a class-conditional checkpoint only" in err and "drop it" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unconditional_summary_says_nothing_of_guidance(digits_run, tmp_path, capsys):
+    assert run_command("sample", str(digits_run), "--n", "3", *DDIM_5, "--out", str(tmp_path / "s.pt")) == 0
+    assert "guidance" not in capsys.readouterr().out
+
+
+def test_help_lists_guidance_and_label(capsys):
+    assert run_command("sample", "--help") == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--guidance W" in out and "--label C" in out and "sorted by label" in out
+
+
+def test_train_digits_then_sample_guided_end_to_end(tmp_path, capsys):
+    """The digits recipe through both commands: a conditional checkpoint that carries the guidance to sample with."""
+    run = tmp_path / "run"
+    assert run_command("train", "digits", "--out", str(run), "--steps", "3", "--quiet") == 0
+    assert "conditioned on 10 classes" in capsys.readouterr().out
+    model, _, meta = load_checkpoint(run / "checkpoint.pt")
+    assert model.config["num_classes"] == 10 and meta["recipe"]["guidance"] == dh.RECIPES["digits"]["guidance"]
+    out = tmp_path / "digits.png"
+    args = ["--n", "20", "--sampler", "ddim", "--steps", "4", "--quiet"]
+    assert run_command("sample", str(run), *args, "--out", str(out)) == 0
+    w = dh.RECIPES["digits"]["guidance"]
+    summary = f"x_0 clipped; guidance w = {w:g}, labels uniformly random (seed 0), sorted by label)"
+    assert summary in capsys.readouterr().out
+    with Image.open(out) as image:
+        assert image.size == (5 * 34 + 2, 4 * 34 + 2)
