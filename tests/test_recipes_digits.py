@@ -48,6 +48,34 @@ def test_digits_recipe_trains_a_conv_net_reproducibly():
     assert torch.equal(losses, losses_again)
 
 
+def test_digits_recipe_is_class_conditional_with_guidance():
+    recipe = RECIPES["digits"]
+    assert recipe["model"]["num_classes"] == 10  # the ten digits
+    assert 0 < recipe["train"]["label_dropout"] < 1  # so the network also learns "no label", which guidance needs
+    guidance = recipe["guidance"]
+    assert isinstance(guidance, float) and guidance >= 0 and guidance == guidance  # a finite w >= 0
+    assert recipe["clip_x0"] is True
+
+
+def test_digits_recipe_trains_a_conditional_model_on_the_labels():
+    model, _, losses, recipe = train_recipe("digits", steps=4, progress=False, seed=1)
+    assert model.config["num_classes"] == 10 and recipe["guidance"] == RECIPES["digits"]["guidance"]
+    assert losses.shape == (4,) and torch.isfinite(losses).all()
+    x_t, t = torch.randn(3, 1, 8, 8), torch.tensor([1, 500, 1000])
+    with torch.no_grad():
+        by_label = [model(x_t, t, torch.full((3,), c, dtype=torch.int64)) for c in (0, 7)]
+        no_label = model(x_t, t)
+    # the labels reach the output, and "no label" is a third answer (the unconditional branch guidance subtracts)
+    assert not torch.allclose(by_label[0], by_label[1]) and not torch.allclose(by_label[0], no_label)
+    # it trained on the digits' labels: the embedding rows of the classes (0-9) move only when labels are given
+    # (without them every image is "no label", row 10), and "no label" is trained too (label dropout)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(1)  # train_recipe's initial weights for seed 1
+        untrained = build_model(RECIPES["digits"]["model"], torch.zeros(1, 1, 8, 8), 1000)
+    moved = (model.label_embedding.weight - untrained.label_embedding.weight).abs().amax(dim=1)  # (11,)
+    assert bool((moved > 0).all()), moved
+
+
 def test_train_command_on_digits(tmp_path, capsys):
     old_argv, old_threads = sys.argv, torch.get_num_threads()
     sys.argv = ["diffusion_helpers.train", "digits", "--out", str(tmp_path), "--steps", "2", "--quiet"]
@@ -62,6 +90,9 @@ def test_train_command_on_digits(tmp_path, capsys):
     assert "ConvDenoiser" in out and "MLP" not in out
     model, _, meta = load_checkpoint(tmp_path / "checkpoint.pt")
     assert type(model) is ConvDenoiser and meta["recipe"]["dataset"] == "digits"
+    # what the sample command needs: the conditional model's classes and the recipe's guidance and clipping
+    assert model.config["num_classes"] == 10
+    assert meta["recipe"]["guidance"] == RECIPES["digits"]["guidance"] and meta["recipe"]["clip_x0"] is True
 
 
 def test_train_command_refuses_the_plain_recipe_for_digits(tmp_path, capsys):
