@@ -11,7 +11,9 @@ cosines at geometrically spaced frequencies:
   on the swiss roll for every seed tried, against 1.0-2.2x without them (notebook 05).
 
 :class:`ConvDenoiser` is the same idea for images such as the 8 x 8 digits: a small U-Net (Ronneberger et al.
-2015, as Ho et al. use it) whose blocks each add the timestep's embedding to their features.
+2015, as Ho et al. use it) whose blocks each scale and shift their features by the timestep's embedding. Given
+``num_classes``, it also hears a class label, ``model(x_t, t, labels)``, for classifier-free guidance
+(:mod:`~diffusion_helpers.guidance`).
 
 Both follow the model contract of :func:`~diffusion_helpers.ddpm_sample`: ``model(x_t, t) -> eps`` with
 ``x_t`` of shape ``(B, D)`` (MLP) or ``(B, C, H, W)`` (conv net) and ``t`` a 1-D integer tensor of shape ``(B,)``

@@ -186,7 +186,7 @@ def test_bad_input_is_refused_with_a_message_that_names_it(call, error, message)
 
 
 def test_the_mathematics_does_not_import_the_presentation_layer():
-    mathematics = "toy1d reverse sampling ddim evaluation recipes training data metrics models mnist".split()
+    mathematics = "toy1d reverse sampling ddim guidance evaluation recipes training data metrics models mnist".split()
     presentation = ["plotting", "plotting_reverse", "plotting_training", "plotting_sampling", "plotting_images"]
     presentation += ["widgets", "exercises", "notebook"]
     code = (
