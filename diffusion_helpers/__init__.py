@@ -17,7 +17,8 @@ Modules, in the direction imports flow (the mathematics never imports the presen
   one step
 - ``sampling``: the DDPM sampler (Algorithm 2), and the exact noise predictor of Gaussian data
 - ``ddim``: DDIM (Song et al. 2021): sampling in few steps along respaced timesteps, and inversion
-- ``data``: 2-D data sets to train on (swiss roll, moons, ...), drawn reproducibly per split, and the 8x8 digits
+- ``data``: 2-D data sets to train on (swiss roll, moons, ...), drawn reproducibly per split, and the 8x8 digits;
+  the swiss roll's exact noise predictor
 - ``metrics``: sliced Wasserstein distance, and the same divided by its noise floor; for the digits, the same in
   pixel space and a digit classifier's confident share
 - ``evaluation``: sample quality and sampling time against the number of sampling steps (steps_versus_quality)
@@ -47,7 +48,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .data import DATASET_NAMES, held_out_sets, load_dataset
+from .data import DATASET_NAMES, held_out_sets, load_dataset, swiss_roll_eps_model
 from .ddim import SPACINGS, ddim_invert, ddim_sample, ddim_step, spaced_timesteps
 from .evaluation import NoiseFloorScorer, QualityPoint, steps_versus_quality
 from .forward import MAX_TRAJECTORY_VALUES, at_timestep, forward_trajectory, q_mean_variance, q_sample, q_step
@@ -153,6 +154,7 @@ __all__ = [
     "sliced_wasserstein",
     "spaced_timesteps",
     "steps_versus_quality",
+    "swiss_roll_eps_model",
     "tensor_to_pil",
     "terminal_health",
     "timesteps_to_show",
