@@ -46,6 +46,7 @@ INDEPENDENT: dict[str, Callable[[], Any]] = {
     "07-clip-legit": lambda: "a",
     # a measurement: notebook 07 noises the test digits to t = 100, ..., 1000, denoises them, and asserts (c)
     "07-predict-kept": lambda: "c",
+    "07-guided-eps": lambda: (1 + 2.0) * 0.5 - 2.0 * 0.2,  # Ho & Salimans 2022, Eq. 6
 }
 
 

@@ -1,6 +1,6 @@
 r"""Checkers of notebook 07 (images: a digit model trained on a CPU): the pixel scaling, the digits' own
-signal-to-noise ratio along a schedule, the clipped $\hat x_0$ step of the samplers, and why the clip is
-legitimate.
+signal-to-noise ratio along a schedule, the clipped $\hat x_0$ step of the samplers, why the clip is
+legitimate, and the guided noise of classifier-free guidance.
 
 Each function returns the expected value, computed with the package (see ``exercises/__init__.py``).
 """
@@ -13,6 +13,7 @@ import math
 import torch
 
 from ..data import load_dataset
+from ..guidance import classifier_free_guidance
 from ..schedules import NoiseSchedule, make_schedule
 from . import exercise, mistake, prediction
 
@@ -21,6 +22,9 @@ MAX_LEVEL = 16
 CLIP_T = 400  # exercise 07-clipped-eps: one pixel at this timestep of the cosine schedule (T = 1000) ...
 CLIP_X_T = 1.5  # ... with this value of x_t ...
 CLIP_EPS_HAT = 0.2  # ... and this predicted noise
+GUIDED_EPS_C = 0.5  # exercise 07-guided-eps: one pixel's predicted noise with the label ...
+GUIDED_EPS_U = 0.2  # ... and without it ("no label") ...
+GUIDED_W = 2.0  # ... guided with this weight w
 
 
 def _cosine() -> NoiseSchedule:
@@ -235,3 +239,47 @@ def clip_legit() -> str:
 def predict_kept() -> str:
     """Up to which t a noised test digit comes back as itself half of the time (the digits model, cosine): (c)."""
     return "c"
+
+
+def _guided(eps_c: float, eps_u: float, scale_c: float, scale_u: float) -> float:
+    return scale_c * eps_c - scale_u * eps_u
+
+
+@exercise(
+    "07-guided-eps",
+    hint="Eq. 6: (1 + w) times the prediction with the label, minus w times the prediction without it.",
+    diagnoses=[
+        mistake(
+            "That is only the push w (eps_c - eps_u); guidance adds it to eps_c, the prediction with the label.",
+            gives=lambda: _guided(GUIDED_EPS_C, GUIDED_EPS_U, GUIDED_W, GUIDED_W),
+        ),
+        mistake(
+            "The two predictions are swapped: the one with the label gets the weight 1 + w, the one without it -w.",
+            gives=lambda: _guided(GUIDED_EPS_U, GUIDED_EPS_C, 1 + GUIDED_W, GUIDED_W),
+        ),
+        mistake(
+            "That is the guidance-scale convention, eps_u + s (eps_c - eps_u), with s = 2. In Eq. 6 the weight "
+            "w = 2 is the scale s = 1 + w = 3: libraries such as diffusers count from the unconditional model.",
+            gives=lambda: _guided(GUIDED_EPS_C, GUIDED_EPS_U, GUIDED_W, GUIDED_W - 1),
+        ),
+        mistake(
+            "The sign of the second term: guidance moves away from the prediction without the label, so it is "
+            "subtracted.",
+            gives=lambda: GUIDED_EPS_C * (1 + GUIDED_W) + GUIDED_W * GUIDED_EPS_U,
+        ),
+    ],
+    explanation=(
+        "(1 + w) eps_c - w eps_u = 3 x 0.5 - 2 x 0.2 = 1.1: the step goes past the prediction with the label (0.5), "
+        "away from the one without it (0.2), by w times their difference. This is the last line of "
+        "classifier_free_guidance. Libraries such as diffusers write it as eps_u + s (eps_c - eps_u) with the "
+        "guidance scale s = 1 + w."
+    ),
+)
+def guided_eps() -> float:
+    """Eq. 6 for eps_c = 0.5, eps_u = 0.2, w = 2, through the package's classifier_free_guidance."""
+
+    def two_predictions(x_t: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        return torch.full_like(x_t, GUIDED_EPS_U if labels is None else GUIDED_EPS_C)  # a stand-in network
+
+    guided = classifier_free_guidance(two_predictions, torch.zeros(1, dtype=torch.int64), GUIDED_W)
+    return float(guided(torch.zeros(1, 1, dtype=torch.float64), torch.ones(1, dtype=torch.int64)))
