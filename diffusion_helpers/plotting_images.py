@@ -165,15 +165,24 @@ def plot_image_samples(
     size = check_float("size", size, low=0.0, high=10.0, high_inclusive=True)
 
     rows = 2 if histograms else 1
+    mosaics = {
+        label: _mosaic(batch[:max_images], _ncols(ncols, len(batch[:max_images])), gap_rows=1, gap_cols=1)
+        for label, batch in batches.items()
+    }
+    # the grids' row is as tall as the tallest grid drawn ``size`` wide: a wide grid (4 rows of 10) is not padded
+    aspect = max(mosaic.shape[0] / mosaic.shape[1] for mosaic in mosaics.values())
+    grid_height = size * min(aspect, 1.5)
     figure = Figure(
-        figsize=(size * len(batches), size + (0.45 * size if histograms else 0) + (0.5 if suptitle else 0.3)),
+        figsize=(
+            size * len(batches),
+            grid_height + (0.45 * size if histograms else 0) + (0.5 if suptitle else 0.3),
+        ),
         layout="constrained",
     )
     figure.get_layout_engine().set(wspace=0.06)  # a visible gap between neighbouring grids
-    axes = figure.subplots(rows, len(batches), squeeze=False, height_ratios=[1.0, 0.45][:rows])
+    axes = figure.subplots(rows, len(batches), squeeze=False, height_ratios=[grid_height, 0.45 * size][:rows])
     for column, (label, batch) in enumerate(batches.items()):
-        shown = batch[:max_images]
-        _show(axes[0, column], _mosaic(shown, _ncols(ncols, len(shown)), gap_rows=1, gap_cols=1))
+        _show(axes[0, column], mosaics[label])
         axes[0, column].set_title(label, fontsize=11)
         if histograms:
             _pixel_histogram(axes[1, column], batch, ref)
