@@ -261,6 +261,23 @@ def test_diagnoses_by_value_and_by_test(registry: dict, capsys: pytest.CaptureFi
         exercises.mistake("m")
     with pytest.raises(TypeError, match="exactly one"):
         exercises.mistake("m", gives=lambda: 1, when=lambda a: True)
+    with pytest.raises(TypeError, match="exactly one"):
+        exercises.mistake("m", when=lambda a: True, chose="b")
+
+
+def test_diagnosis_of_a_wrong_letter(registry: dict, capsys: pytest.CaptureFixture[str]) -> None:
+    exercises.exercise(
+        "99-choice",
+        hint="h",
+        choices={"a": "right", "b": "tempting", "c": "other"},
+        diagnoses=[exercises.mistake("b is tempting because", chose="b")],
+    )(lambda: "a")
+    assert not exercises.check("99-choice", " B ")  # read as the right answer is: case and spaces ignored
+    assert "b is tempting because" in capsys.readouterr().out
+    assert not exercises.check("99-choice", "c")
+    assert "b is tempting" not in capsys.readouterr().out
+    assert not exercises.check("99-choice", 3)  # not a letter: no crash, no diagnosis
+    assert "b is tempting" not in capsys.readouterr().out
 
 
 def test_predict_before_you_run(registry: dict, capsys: pytest.CaptureFixture[str]) -> None:

@@ -57,7 +57,7 @@ def test_clamping_never_moves_a_value_away_from_any_point_of_the_interval() -> N
     assert ((x.clamp(-1, 1) - y).abs() <= (x - y).abs() + 1e-7).all()
 
 
-WHEN_MISTAKES = {  # the wrong answers that each when= diagnosis of notebook 07 is written for
+WHEN_MISTAKES = {  # the wrong answers that each when= or chose= diagnosis of notebook 07 is written for
     "07-clipped-eps": [0.2, 1.0],
     "07-clip-legit": ["b", "c", "d"],
     "07-predict-kept": ["a", "b", "d"],
@@ -69,14 +69,16 @@ def test_every_when_diagnosis_of_notebook_07_fires_on_its_mistake() -> None:
 
     for name, wrong_answers in WHEN_MISTAKES.items():
         item = exercises.get(name)
-        messages = {d.message for d in item.diagnoses if d.when is not None}
+        messages = {d.message for d in item.diagnoses if d.when is not None or d.chose is not None}
         fired = set()
         for wrong in wrong_answers:
             assert not item.matches(wrong, item.expected())
             message = exercises._diagnose(item, wrong)
             assert message in messages, f"{name}: {wrong!r} gets {message!r}"
             fired.add(message)
-        assert fired == messages, f"{name}: a when= diagnosis is never exercised"
+        assert fired == messages, f"{name}: a when= or chose= diagnosis is never exercised"
     assert {
-        n for n in exercises.names() if n.startswith("07-") and any(d.when for d in exercises.get(n).diagnoses)
+        n
+        for n in exercises.names()
+        if n.startswith("07-") and any(d.when or d.chose for d in exercises.get(n).diagnoses)
     } == set(WHEN_MISTAKES)

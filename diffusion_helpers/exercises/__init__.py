@@ -162,7 +162,11 @@ def prediction(
 
 
 def mistake(
-    message: str, *, gives: Callable[[], Any] | None = None, when: Callable[[Any], Any] | None = None
+    message: str,
+    *,
+    gives: Callable[[], Any] | None = None,
+    when: Callable[[Any], Any] | None = None,
+    chose: str | None = None,
 ) -> Mistake:
     r"""A diagnosis: ``message`` if the answer is what a typical mistake produces.
 
@@ -170,15 +174,19 @@ def mistake(
         message: what the student is told when the answer matches the mistake.
         gives: computes the value the mistake produces (e.g. $\bar\alpha_T$ where $\sqrt{\bar\alpha_T}$ is
             asked); the answer is recognised when it matches that value with the exercise's tolerances.
-        when: a test of the answer itself (``lambda answer: answer < 0``). Give exactly one of ``gives``
-            and ``when``.
+        when: a test of the answer itself (``lambda answer: answer < 0``).
+        chose: for a multiple-choice exercise, the wrong letter (``"b"``); matched as the answer itself is,
+            ignoring case and spaces. Give exactly one of ``gives``, ``when`` and ``chose``.
 
     Raises:
-        TypeError: if not exactly one of ``gives`` and ``when`` is given.
+        TypeError: if not exactly one of ``gives``, ``when`` and ``chose`` is given.
     """
-    if (gives is None) == (when is None):
-        raise TypeError("mistake() takes exactly one of gives= (the wrong value) or when= (a test of the answer)")
-    return Mistake(message, gives=gives, when=when)
+    if sum(option is not None for option in (gives, when, chose)) != 1:
+        raise TypeError(
+            "mistake() takes exactly one of gives= (the wrong value), when= (a test of the answer) or chose= (a "
+            "wrong letter)"
+        )
+    return Mistake(message, gives=gives, when=when, chose=chose)
 
 
 def check(name: str, answer: Any) -> Verdict:
@@ -265,8 +273,11 @@ class Mistake:
     message: str
     gives: Callable[[], Any] | None = None
     when: Callable[[Any], Any] | None = None
+    chose: str | None = None
 
     def __call__(self, answer: Any, item: Exercise) -> str | None:
+        if self.chose is not None:  # a wrong letter, read as the right one is (case and spaces ignored)
+            return self.message if _compare(answer, self.chose, item)[0] else None
         if self.gives is not None:
             return self.message if _compare(answer, self.gives(), item)[0] else None
         try:

@@ -189,12 +189,12 @@ def predict_fresh_ratio() -> float:
         mistake(
             "The network does see x_100 during training, only not the one the sampler starts from; and for data "
             "centred on the origin the two differ little (a standard deviation of 0.85 against 1).",
-            when=lambda guess: guess.strip().lower() == "b",
+            chose="b",
         ),
         mistake(
             "Look at the picture: the spiral and its proportions are right. The wrong start costs about as much "
             "as the metric's own noise, because the data is centred on the origin, like the sampler's start.",
-            when=lambda guess: guess.strip().lower() == "c",
+            chose="c",
         ),
     ],
     explanation=(

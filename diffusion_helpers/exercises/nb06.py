@@ -150,12 +150,12 @@ def ddim_step_by_hand() -> float:
         mistake(
             "With 10 steps each jump is large, and eta = 1 adds the noise of a posterior that assumes x_0 is known: "
             "the network's x0_hat is a blur at large t, so the fresh noise is not undone in the steps that remain.",
-            when=lambda guess: guess.strip().lower() == "b",
+            chose="b",
         ),
         mistake(
             "Measured, eta = 0 scores about two thirds of eta = 1's ratio at 10 steps (about 5 against 8) and half "
             "at 20: a clear gap, far beyond the metric's noise.",
-            when=lambda guess: guess.strip().lower() == "c",
+            chose="c",
         ),
     ],
     explanation=(

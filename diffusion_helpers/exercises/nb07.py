@@ -181,17 +181,17 @@ def clipped_eps() -> float:
         mistake(
             "Clamping early does change the samples: each step uses the clamped x0_hat, so the path changes, not only "
             "the final picture. The notebook's two grids differ in more than their brightest pixels.",
-            when=lambda answer: answer.strip().lower() == "b",
+            chose="b",
         ),
         mistake(
             "The implied noise can grow (exercise 07-clipped-eps: 0.2 became 1.17); the clamp is about where x_0 can "
             "lie, not the size of the noise.",
-            when=lambda answer: answer.strip().lower() == "c",
+            chose="c",
         ),
         mistake(
             "The network is trained on x_t and eps (Algorithm 1); nothing is clamped in training, and x_t is not "
             "in [-1, 1].",
-            when=lambda answer: answer.strip().lower() == "d",
+            chose="d",
         ),
     ],
     explanation=(
@@ -225,7 +225,7 @@ def clip_legit() -> str:
         mistake(
             "At t = T the digit is gone (sqrt(alpha_bar_T) = 5e-5): the network makes a digit up, and it is the "
             "right one about one time in ten, chance.",
-            when=lambda guess: guess.strip().lower() == "d",
+            chose="d",
         ),
     ],
     explanation=(
