@@ -208,6 +208,17 @@ def test_unconditional_conv_is_unchanged_and_refuses_labels():
         model(torch.zeros(2, 1, 8, 8), torch.tensor([1, 2]), torch.tensor([0, 1]))
 
 
+def test_a_conv_config_saved_before_labels_builds_the_unconditional_net(tmp_path):
+    """Digit checkpoints saved before num_classes existed hold a config without it: they still load."""
+    model = conditional_conv(num_classes=None)
+    old_config = {key: value for key, value in model.config.items() if key != "num_classes"}
+    rebuilt = ConvDenoiser(**old_config)
+    rebuilt.load_state_dict(model.state_dict())
+    assert rebuilt.config["num_classes"] is None and not hasattr(rebuilt, "label_embedding")
+    x_t, t = torch.randn(2, 1, 8, 8), torch.tensor([3, 9])
+    torch.testing.assert_close(rebuilt(x_t, t), model(x_t, t))
+
+
 def test_conditional_conv_bad_labels():
     model = conditional_conv()
     x_t, t = torch.zeros(2, 1, 8, 8), torch.tensor([1, 2])
